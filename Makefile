@@ -1,0 +1,43 @@
+# Make Keras Cooler. The README's two commands: `make book` and `make test`.
+# Both create or refresh the local virtual environment .venv from pyproject.toml first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# One chapter (NB=chapters/start/getting_started.ipynb) or all of them.
+NB     ?= $(shell $(PYTHON) -c "import re,pathlib;print(' '.join(p+'.ipynb' for p in re.findall(r'file:\s*(chapters/\S+)', pathlib.Path('_toc.yml').read_text())))")
+
+.PHONY: book test execute clean help
+
+help:
+	@echo "make book     build the book into _build/html (the main job)"
+	@echo "make test     run the whole test suite (library, notebooks, book build)"
+	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.book-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+book: $(VENV)/.book-installed
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: $(VENV)/.test-installed
+	KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile
+
+execute: $(VENV)/.book-installed
+	@for nb in $(NB); do \
+	  echo "== executing $$nb (cpu profile)"; \
+	  KERASCOOL_PROFILE=cpu $(BIN)/jupyter execute --inplace --timeout=1800 "$$nb" || exit 1; \
+	done
+
+clean:
+	rm -rf _build

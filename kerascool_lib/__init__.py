@@ -1,0 +1,36 @@
+"""kerascool_lib: the tested helpers behind the book *Make Keras Cooler*.
+
+Import it as ``import kerascool_lib as kc``. Importing it changes no global state (no seeds,
+no dtype policy, no print options): :func:`setup` does that, when a chapter asks.
+
+Modules, one concept each:
+
+- :mod:`kerascool_lib.data`: MNIST, verified; splits, shapes, ``tf.data`` pipelines.
+- :mod:`kerascool_lib.runtime`: run profiles, devices, precision policy, seeds, the run card.
+- :mod:`kerascool_lib.models`: the reference MNIST models and their training recipe.
+- :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
+- :mod:`kerascool_lib.source`: show library code inside a chapter.
+"""
+
+from kerascool_lib import data, models, plots, runtime
+from kerascool_lib.data import load_mnist, mnist_splits
+from kerascool_lib.runtime import PROFILES, Profile, Run, setup
+from kerascool_lib.source import show_source
+
+__version__ = "0.1.0"
+
+#: The public API: every name here is documented with an example and unit-tested.
+__all__ = [
+    "__version__",
+    "data",
+    "models",
+    "plots",
+    "runtime",
+    "load_mnist",
+    "mnist_splits",
+    "PROFILES",
+    "Profile",
+    "Run",
+    "setup",
+    "show_source",
+]
