@@ -13,7 +13,7 @@ Modules, one concept each:
 """
 
 from kerascool_lib import data, models, plots, runtime
-from kerascool_lib.data import load_mnist, mnist_splits
+from kerascool_lib.data import load_mnist, locate_mnist, mnist_splits
 from kerascool_lib.runtime import PROFILES, Profile, Run, setup
 from kerascool_lib.source import show_source
 
@@ -27,6 +27,7 @@ __all__ = [
     "plots",
     "runtime",
     "load_mnist",
+    "locate_mnist",
     "mnist_splits",
     "PROFILES",
     "Profile",

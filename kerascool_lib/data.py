@@ -31,6 +31,7 @@ __all__ = [
     "MnistNotFoundError",
     "Splits",
     "load_mnist",
+    "locate_mnist",
     "mnist_splits",
     "to_float",
     "to_images",
@@ -70,12 +71,30 @@ def _sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+def _verify(arrays: dict, where: str, hint: str) -> tuple:
+    """Check shape, dtype and SHA-256 of every array; return them in Keras's nesting."""
+    for name, expected in MNIST_SHA256.items():
+        array = np.asarray(arrays[name])
+        if array.shape != _SHAPES[name] or array.dtype != np.uint8 or _sha256(array) != expected:
+            raise MnistIntegrityError(
+                f"{where}: array '{name}' does not match the real MNIST (shape {array.shape}, "
+                f"dtype {array.dtype}; expected shape {_SHAPES[name]}, uint8, and "
+                f"sha256 {expected[:12]}...). {hint}"
+            )
+    return ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))
+
+
 def _read_verified(path: pathlib.Path) -> tuple:
     """Read ``path`` as an npz archive of MNIST and check every array; cached per file state."""
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key in _VERIFIED:
-        return _VERIFIED[key]
+    if key not in _VERIFIED:
+        _VERIFIED[key] = _read_and_verify(path)
+    # copies: a caller that edits its arrays in place must not alter the verified cache
+    return tuple(tuple(a.copy() for a in pair) for pair in _VERIFIED[key])
+
+
+def _read_and_verify(path: pathlib.Path) -> tuple:
     hint = (
         f"Delete or replace {path} (a fresh copy: `git checkout -- data/mnist.npz` in a clone "
         "of the book, or let keras.datasets.mnist.load_data() download it)."
@@ -96,17 +115,7 @@ def _read_verified(path: pathlib.Path) -> tuple:
             f"{path} could not be read as an .npz archive ({type(exc).__name__}: {exc}); "
             f"it is corrupted or truncated. {hint}"
         ) from exc
-    for name, expected in MNIST_SHA256.items():
-        array = arrays[name]
-        if array.shape != _SHAPES[name] or array.dtype != np.uint8 or _sha256(array) != expected:
-            raise MnistIntegrityError(
-                f"{path}: array '{name}' does not match the real MNIST (shape {array.shape}, "
-                f"dtype {array.dtype}; expected shape {_SHAPES[name]}, uint8, and "
-                f"sha256 {expected[:12]}...). {hint}"
-            )
-    result = ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))
-    _VERIFIED[key] = result
-    return result
+    return _verify(arrays, str(path), hint)
 
 
 def _keras_cache() -> pathlib.Path:
@@ -123,6 +132,28 @@ def _candidates(path) -> list[tuple[str, pathlib.Path]]:
         source = "path argument" if path is not None else "KERASCOOL_DATA"
         return [(source, p)]
     return [("repository copy", _REPO_COPY), ("Keras cache", _keras_cache())]
+
+
+def locate_mnist(path: str | os.PathLike | None = None) -> tuple[str, pathlib.Path | None]:
+    """Which copy :func:`load_mnist` would read: ``(source, path)``, without reading it.
+
+    ``source`` is ``"path argument"``, ``"KERASCOOL_DATA"``, ``"repository copy"`` or
+    ``"Keras cache"``; ``"download"`` with path None when no copy is on disk. An explicit
+    place that holds no file gives its source with path None (``load_mnist`` would raise).
+
+    Example:
+
+    >>> source, where = locate_mnist()
+    >>> source in ("repository copy", "Keras cache", "KERASCOOL_DATA", "download")
+    True
+    """
+    candidates = _candidates(path)
+    for source, candidate in candidates:
+        if candidate.is_file():
+            return source, candidate
+    if path is not None or os.environ.get("KERASCOOL_DATA"):
+        return candidates[0][0], None
+    return "download", None
 
 
 def load_mnist(path: str | os.PathLike | None = None, *, download: bool = True):
@@ -179,10 +210,12 @@ def load_mnist(path: str | os.PathLike | None = None, *, download: bool = True):
                 f"({type(exc).__name__}: {exc}). Offline, clone the book (it ships "
                 "data/mnist.npz) or set KERASCOOL_DATA to a copy of mnist.npz."
             ) from exc
-        cached = _keras_cache()
-        if cached.is_file():  # verify what Keras saved, exactly as a disk copy
-            return _read_verified(cached)
-        return (x_train, y_train), (x_test, y_test)
+        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+        return _verify(
+            arrays,
+            "keras.datasets.mnist.load_data()",
+            f"Delete Keras's cached copy ({_keras_cache()}) and download again.",
+        )
     raise MnistNotFoundError(
         f"MNIST is not on disk (looked at {looked}) and download=False. Clone the book "
         "(it ships data/mnist.npz), set KERASCOOL_DATA, or allow the download."

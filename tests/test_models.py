@@ -1,0 +1,128 @@
+"""Unit tests of kerascool_lib.models: shapes, arguments, the schedule's closed form, learning, determinism."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from kerascool_lib import data, models
+
+
+def test_mlp_is_the_posts_mlp():
+    m = models.mlp()
+    assert [l.units for l in m.layers if isinstance(l, keras.layers.Dense)] == [512, 256, 10]
+    assert [l.rate for l in m.layers if isinstance(l, keras.layers.Dropout)] == [0.2, 0.2]
+    assert m.count_params() == 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10
+    assert not any(isinstance(l, keras.layers.Dropout) for l in models.mlp(dropout=0).layers)
+
+
+def test_cnn_shapes_and_named_layers():
+    m = models.cnn()
+    assert m.get_layer("conv_1").output.shape == (None, 24, 24, 24)
+    assert m.get_layer("pool_2").output.shape == (None, 5, 5, 48)
+    assert m.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("build", [models.mlp, models.cnn])
+def test_outputs_stay_float32_under_mixed_precision(build):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        m = build()
+        x = np.zeros((2,) + m.input_shape[1:], "float32")
+        out = m(x)
+        assert m.get_layer("logits").compute_dtype == "float16"
+        assert str(out.dtype) in ("float32", "<dtype: 'float32'>")
+        np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-3)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    "build, kwargs, match",
+    [
+        (models.mlp, {"hidden": ()}, r"`hidden` must be a non-empty sequence .* Received: hidden=\(\)"),
+        (models.mlp, {"hidden": (512, 0)}, r"Received: hidden=\(512, 0\)"),
+        (models.mlp, {"dropout": 1.0}, r"`dropout` must be a number in \[0, 1\). Received: dropout=1.0"),
+        (models.mlp, {"num_classes": 0}, r"`num_classes` must be a positive integer. Received: num_classes=0"),
+        (models.cnn, {"filters": (8,)}, r"`filters` must be two positive integers. Received: filters=\(8,\)"),
+        (models.cnn, {"filters": (8, -1)}, r"Received: filters=\(8, -1\)"),
+        (models.cnn, {"dense": 0}, r"`dense` must be a positive integer. Received: dense=0"),
+    ],
+)
+def test_models_reject_bad_arguments(build, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build(**kwargs)
+
+
+def test_one_cycle_closed_form():
+    peak, total, frac = 0.01, 200, 0.25
+    s = models.one_cycle(peak, total, frac, start_factor=0.1)
+    warm = 50
+    for step in [0, 10, 25, 50, 80, 125, 199, 200]:
+        if step <= warm:
+            expected = 0.1 * peak + (peak - 0.1 * peak) * step / warm
+        else:
+            expected = peak * 0.5 * (1 + math.cos(math.pi * (step - warm) / (total - warm)))
+        assert float(s(step)) == pytest.approx(expected, rel=1e-5, abs=1e-9), step
+    no_warmup = models.one_cycle(0.01, 100, 0.0)
+    assert float(no_warmup(0)) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0, 10), r"`peak_lr` must be a positive number. Received: peak_lr=0"),
+        ((0.1, 0), r"`total_steps` must be a positive integer. Received: total_steps=0"),
+        ((0.1, 10, 1.0), r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=1.0"),
+        ((0.1, 10, 0.2, 0.0), r"`start_factor` must be a number in \(0, 1\]. Received: start_factor=0.0"),
+    ],
+)
+def test_one_cycle_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        models.one_cycle(*args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"batch_size": 0}, r"Received: batch_size=0"),
+        ({"epochs": -1}, r"`epochs` must be a positive integer. Received: epochs=-1"),
+        ({"peak_lr": -0.1}, r"Received: peak_lr=-0.1"),
+        ({"schedule": "cosine"}, r"`schedule` must be 'one_cycle' or 'constant'. Received: schedule='cosine'"),
+        ({"warmup_fraction": 2}, r"Received: warmup_fraction=2"),
+    ],
+)
+def test_recipe_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.Recipe(**kwargs)
+
+
+def test_recipe_compiles_and_schedules():
+    m = models.cnn()
+    models.CNN_RECIPE.compile(m, train_size=1000, epochs=2)
+    lr = m.optimizer.learning_rate  # the schedule's current value
+    assert float(lr) == pytest.approx(models.CNN_RECIPE.peak_lr * 0.1)
+    assert models.MLP_RECIPE.learning_rate(1000) == 1e-3
+    with pytest.raises(ValueError, match=r"`model` must be a keras.Model. Received: str"):
+        models.CNN_RECIPE.compile("cnn", 1000)
+    with pytest.raises(ValueError, match=r"Received: train_size=0"):
+        models.CNN_RECIPE.steps_per_epoch(0)
+
+
+def _smoke_train(seed):
+    keras.utils.set_random_seed(seed)
+    d = data.mnist_splits("image", train_size=1500, val_size=500, test_size=500, seed=0)
+    m = models.cnn()
+    models.CNN_RECIPE.compile(m, len(d.x_train), epochs=2)
+    h = m.fit(d.x_train, d.y_train, batch_size=models.CNN_RECIPE.batch_size, epochs=2,
+              validation_data=(d.x_val, d.y_val), verbose=0)
+    return h.history, m.evaluate(d.x_test, d.y_test, verbose=0, return_dict=True)
+
+
+def test_cnn_recipe_learns_and_is_deterministic_on_cpu():
+    h1, test1 = _smoke_train(seed=0)
+    h2, test2 = _smoke_train(seed=0)
+    assert test1["accuracy"] > 0.7, test1  # 1,500 images, 2 epochs: far above chance (0.1)
+    assert h1["loss"][1] < h1["loss"][0]
+    assert h1 == h2 and test1 == test2  # same seed, same numbers, to the last bit

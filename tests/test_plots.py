@@ -1,0 +1,88 @@
+"""Unit tests of kerascool_lib.plots and kerascool_lib.source."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from kerascool_lib import plots, show_source
+
+
+def test_plot_history_single_and_compared_runs():
+    fig = plots.plot_history({"loss": [1.0, 0.5, 0.3], "accuracy": [0.5, 0.8, 0.9], "val_loss": [1, 1, 1]})
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines) == 1
+
+    class FakeHistory:
+        history = {"loss": [1.0, 0.9], "accuracy": [0.1, 0.2]}
+
+    fig = plots.plot_history({"a": FakeHistory(), "b": {"loss": [2, 1], "accuracy": [0, 1]}}, title="t")
+    assert [l.get_label() for l in fig.axes[0].lines] == ["a · train", "b · train"]
+    assert fig._suptitle.get_text() == "t"
+
+
+@pytest.mark.parametrize(
+    "histories, kwargs, match",
+    [
+        ({}, {}, "must be a History"),
+        ({"loss": [1.0]}, {"metrics": ["auc"]}, r"`metrics` \['auc'\] not found .* it has \['loss'\]"),
+        ({"run": 3}, {}, r"`histories\['run'\]` must be a keras History .* Received: int"),
+    ],
+)
+def test_plot_history_rejects_bad_input(histories, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.plot_history(histories, **kwargs)
+
+
+def test_digit_grid_marks_errors():
+    fig = plots.digit_grid(np.zeros((4, 28, 28, 1)), labels=[1, 2, 3, 4], predictions=np.eye(10)[[1, 2, 0, 4]], ncols=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["1", "2", "3→0", "4"]
+    assert matplotlib.colors.to_hex(fig.axes[2].title.get_color()) == matplotlib.colors.to_hex("crimson")
+    assert len(plots.digit_grid(np.zeros((50, 784))).axes) == 40
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"images": np.zeros((3, 27, 27))}, r"Received: images.shape=\(3, 27, 27\)"),
+        ({"images": np.zeros((0, 784))}, r"non-empty batch"),
+        ({"images": np.zeros((3, 784)), "ncols": 0}, r"`ncols` must be an integer >= 1. Received: ncols=0"),
+        ({"images": np.zeros((3, 784)), "labels": [1]}, r"`labels` must have one label per image"),
+        ({"images": np.zeros((3, 784)), "predictions": [1, 2]}, r"`predictions` must have one entry per image"),
+    ],
+)
+def test_digit_grid_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        plots.digit_grid(**kwargs)
+
+
+def test_confusion_matrix_counts():
+    y = np.array([0, 0, 1, 2, 2, 2])
+    p = np.array([0, 1, 1, 2, 0, 2])
+    cm = plots.confusion_matrix(y, p, num_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert cm.sum() == len(y) and np.trace(cm) == int((y == p).sum())
+    fig = plots.plot_confusion_matrix(y, p, num_classes=3)
+    assert fig.axes[0].get_title() == "accuracy 66.67% · 2 errors"
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, match",
+    [([0, 1], [0], r"y_true.shape=\(2,\), y_pred.shape=\(1,\)"), ([0, 10], [0, 1], r"`y_true` must hold class indices in \[0, 10\)"),
+     ([0, 1], [-1, 1], r"`y_pred` must hold class indices")],
+)
+def test_confusion_matrix_rejects_bad_input(y_true, y_pred, match):
+    with pytest.raises(ValueError, match=match):
+        plots.confusion_matrix(y_true, y_pred)
+
+
+def test_plotting_leaves_global_style_alone():
+    before = dict(matplotlib.rcParams)
+    plots.plot_history({"loss": [1, 0.5]}, metrics="loss")
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_show_source(capsys):
+    text = show_source(plots.confusion_matrix)
+    assert text.startswith("def confusion_matrix(") and "```python" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"`obj` must be a Python function, class or method .* Received: 3"):
+        show_source(3)

@@ -1,0 +1,168 @@
+"""Unit tests of kerascool_lib.runtime: profiles, the GPU decisions (with fake devices), setup, the run card."""
+
+import numpy as np
+import pytest
+
+from kerascool_lib import runtime
+
+CPU = {"type": "CPU", "name": "x86_64 (2 cores)", "compute_capability": None}
+
+
+def gpu(cc, name="GPU"):
+    return {"type": "GPU", "name": name, "compute_capability": cc}
+
+
+@pytest.mark.parametrize(
+    "profile, env, has_gpu, expected",
+    [
+        (None, {}, False, "cpu"),
+        (None, {}, True, "full"),
+        (None, {"KERASCOOL_PROFILE": "smoke"}, True, "smoke"),
+        (None, {"KERASCOOL_PROFILE": " CPU "}, True, "cpu"),
+        ("full", {"KERASCOOL_PROFILE": "smoke"}, False, "full"),
+        ("", {"KERASCOOL_PROFILE": "smoke"}, False, "smoke"),
+    ],
+)
+def test_resolve_profile(profile, env, has_gpu, expected):
+    assert runtime.resolve_profile(profile, env, has_gpu).name == expected
+
+
+@pytest.mark.parametrize(
+    "profile, env, match",
+    [
+        ("fast", {}, r"`profile` must be one of \['cpu', 'full', 'smoke'\]. Received: profile='fast'"),
+        (None, {"KERASCOOL_PROFILE": "gpu"}, r"`KERASCOOL_PROFILE` must be one of .* Received: KERASCOOL_PROFILE='gpu'"),
+        (3, {}, r"Received: profile=3"),
+    ],
+)
+def test_resolve_profile_rejects_unknown_names(profile, env, match):
+    with pytest.raises(ValueError, match=match):
+        runtime.resolve_profile(profile, env, False)
+
+
+@pytest.mark.parametrize(
+    "devices, expected",
+    [
+        ([CPU], "float32"),
+        ([CPU, gpu((7, 5), "Tesla T4")], "mixed_float16"),
+        ([CPU, gpu((7, 0), "Tesla V100")], "mixed_float16"),
+        ([CPU, gpu((8, 0), "A100")], "mixed_bfloat16"),
+        ([CPU, gpu((8, 9), "L4")], "mixed_bfloat16"),
+        ([CPU, gpu((6, 0), "Tesla P100")], "float32"),
+        ([CPU, gpu((3, 7), "Tesla K80")], "float32"),
+        ([CPU, gpu(None)], "float32"),
+        ([CPU, gpu((8, 0)), gpu((7, 5))], "mixed_float16"),
+        ([CPU, {"type": "TPU", "name": "TPU v2"}], "mixed_bfloat16"),
+        ([], "float32"),
+    ],
+)
+def test_choose_precision(devices, expected):
+    assert runtime.choose_precision(devices) == expected
+
+
+@pytest.mark.parametrize(
+    "devices, expected",
+    [([CPU], False), ([CPU, gpu((7, 5))], True), ([CPU, {"type": "TPU"}], True), ([], False)],
+)
+def test_choose_jit_compile(devices, expected):
+    assert runtime.choose_jit_compile(devices) is expected
+
+
+@pytest.mark.parametrize(
+    "devices, match",
+    [("CPU", "must be a list of dicts"), ([{"type": "NPU"}], r"'type' in \('CPU', 'GPU', 'TPU'\). Received: \{'type': 'NPU'\}"), ([None], "Received: None")],
+)
+@pytest.mark.parametrize("fn", [runtime.choose_precision, runtime.choose_jit_compile])
+def test_device_decisions_reject_bad_descriptions(fn, devices, match):
+    with pytest.raises(ValueError, match=match):
+        fn(devices)
+
+
+def test_describe_devices_on_this_machine():
+    devices = runtime.describe_devices()
+    assert devices and devices[0]["type"] == "CPU"
+    assert all(set(d) == {"type", "name", "compute_capability"} for d in devices)
+    runtime.choose_precision(devices)  # what it returns is accepted by the decisions
+
+
+def test_setup_seeds_everything_and_reports(capsys):
+    import keras
+
+    run = runtime.setup("smoke", seed=5)
+    a = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    runtime.setup("smoke", seed=5, verbose=False)
+    b = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    out = capsys.readouterr().out
+    assert "profile     smoke" in out and f"Keras {keras.__version__}" in out
+    assert run.precision == "float32" and keras.mixed_precision.global_policy().name == "float32"
+    assert run.jit_compile is False and run.device.startswith("CPU")
+
+
+def test_setup_uses_the_environment(monkeypatch):
+    monkeypatch.setenv("KERASCOOL_PROFILE", "cpu")
+    assert runtime.setup(verbose=False).profile.name == "cpu"
+
+
+def test_setup_forced_precision_and_restore():
+    import keras
+
+    try:
+        run = runtime.setup("smoke", precision="mixed_bfloat16", verbose=False)
+        assert run.precision == "mixed_bfloat16"
+        assert keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"seed": -1}, r"`seed` must be a non-negative integer. Received: seed=-1"),
+        ({"seed": 1.5}, r"Received: seed=1.5"),
+        ({"seed": True}, r"Received: seed=True"),
+        ({"profile": "tiny"}, r"Received: profile='tiny'"),
+        ({"precision": "float8"}, r"`precision` must be a Keras dtype policy.*Received: precision='float8'"),
+    ],
+)
+def test_setup_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        runtime.setup(**{"profile": "smoke", "verbose": False, **kwargs})
+
+
+def make_run(profile="cpu", devices=(CPU,)):
+    return runtime.Run(runtime.PROFILES[profile], 0, list(devices), "float32", False,
+                       {"python": "3.11", "tensorflow": "2.x", "keras": "3.x", "backend": "tensorflow"})
+
+
+def test_pick():
+    assert make_run("cpu").pick(smoke=1, cpu=5, full=20) == 5
+    assert make_run("full").pick(smoke=1, cpu=5, full=20) == 20
+
+
+@pytest.mark.parametrize("kwargs", [{"smoke": 1, "cpu": 2}, {"smoke": 1, "cpu": 2, "full": 3, "gpu": 4}])
+def test_pick_needs_exactly_the_profiles(kwargs):
+    with pytest.raises(ValueError, match=r"needs one value for each of \['cpu', 'full', 'smoke'\]"):
+        make_run().pick(**kwargs)
+
+
+def test_header_and_gpu_determinism_note():
+    assert "not bitwise deterministic" not in make_run().header()
+    header = make_run(devices=[CPU, gpu((7, 5), "Tesla T4")]).header()
+    assert "device      GPU: Tesla T4" in header and "not bitwise deterministic" in header
+
+
+def test_finish(capsys):
+    run = make_run()
+    record = run.finish(test_accuracy=0.9912, loss=0.03)
+    out = capsys.readouterr().out
+    assert "test_accuracy 0.9912" in out and "wall time" in out
+    assert record["profile"] == "cpu" and record["test_accuracy"] == pytest.approx(0.9912)
+    assert run.result is record and record["wall_time_s"] >= 0
+
+
+@pytest.mark.parametrize("kwargs, match", [({}, "needs the headline metric"), ({"acc": "high"}, r"Received: acc='high'")])
+def test_finish_rejects_bad_metrics(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_run().finish(**kwargs)
