@@ -34,10 +34,7 @@ test: $(VENV)/.test-installed
 	KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile
 
 execute: $(VENV)/.book-installed
-	@for nb in $(NB); do \
-	  echo "== executing $$nb (cpu profile)"; \
-	  KERASCOOL_PROFILE=cpu $(BIN)/jupyter execute --inplace --timeout=1800 "$$nb" || exit 1; \
-	done
+	$(BIN)/python -m kerascool_lib._book execute --profile cpu $(NB)
 
 clean:
 	rm -rf _build

@@ -1,7 +1,8 @@
-"""pytest at the repository root: notebooks and doctests run in the smoke profile, headless."""
+"""pytest at the repository root: notebooks and doctests run in the smoke profile.
+
+Notebook kernels started by nbval and papermill inherit this environment.
+"""
 
 import os
 
 os.environ.setdefault("KERASCOOL_PROFILE", "smoke")
-os.environ.setdefault("MPLBACKEND", "Agg")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "MNIST_SHA256",
+    "array_sha256",
     "MnistIntegrityError",
     "MnistNotFoundError",
     "Splits",
@@ -67,7 +68,17 @@ class MnistNotFoundError(FileNotFoundError):
     """No copy of MNIST could be found on disk and the download failed."""
 
 
-def _sha256(array: np.ndarray) -> str:
+def array_sha256(array) -> str:
+    """The SHA-256 of an array's raw bytes, as :data:`MNIST_SHA256` records them.
+
+    It depends only on the values, dtype and order of the elements, not on how (or whether)
+    the archive holding the array was compressed.
+
+    Example:
+
+    >>> array_sha256(np.zeros(3, dtype=np.uint8))[:16]
+    '709e80c88487a241'
+    """
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
@@ -75,7 +86,7 @@ def _verify(arrays: dict, where: str, hint: str) -> tuple:
     """Check shape, dtype and SHA-256 of every array; return them in Keras's nesting."""
     for name, expected in MNIST_SHA256.items():
         array = np.asarray(arrays[name])
-        if array.shape != _SHAPES[name] or array.dtype != np.uint8 or _sha256(array) != expected:
+        if array.shape != _SHAPES[name] or array.dtype != np.uint8 or array_sha256(array) != expected:
             raise MnistIntegrityError(
                 f"{where}: array '{name}' does not match the real MNIST (shape {array.shape}, "
                 f"dtype {array.dtype}; expected shape {_SHAPES[name]}, uint8, and "
@@ -388,9 +399,10 @@ def mnist_splits(
     layout: str = "image",
     *,
     train_size: int | None = None,
-    val_size: int = 5000,
+    val_size: int | None = None,
     test_size: int | None = None,
     seed: int = 0,
+    profile=None,
     path=None,
 ) -> Splits:
     """Train / validation / test arrays in one call, scaled to ``float32`` in ``[0, 1]``.
@@ -402,9 +414,11 @@ def mnist_splits(
     Args:
         layout: ``"image"`` for ``(N, 28, 28, 1)`` or ``"flat"`` for ``(N, 784)``.
         train_size: keep this many training samples (after the validation split); all if None.
-        val_size: validation samples taken from the training set; 0 for none.
+        val_size: validation samples taken from the training set (default 5000); 0 for none.
         test_size: keep this many test samples; all if None.
         seed: fixes the split and the slices.
+        profile: a :class:`~kerascool_lib.runtime.Profile` (e.g. ``run.profile``) whose
+            sizes fill in the three sizes above that are left as None.
         path: passed to :func:`load_mnist`.
 
     Example:
@@ -412,11 +426,23 @@ def mnist_splits(
     >>> d = mnist_splits("flat", train_size=1000, val_size=200, test_size=500)
     >>> d.x_train.shape, d.x_val.shape, d.x_test.shape, d.y_train.dtype
     ((1000, 784), (200, 784), (500, 784), dtype('uint8'))
+    >>> from kerascool_lib.runtime import PROFILES
+    >>> mnist_splits(profile=PROFILES["smoke"])
+    Splits(train=(2000, 28, 28, 1), val=(500, 28, 28, 1), test=(1000, 28, 28, 1), dtype=float32)
     """
     if layout not in _LAYOUTS:
         raise ValueError(
             f"`layout` must be one of {sorted(_LAYOUTS)}. Received: layout={layout!r}"
         )
+    if profile is not None:
+        if not all(hasattr(profile, a) for a in ("train_size", "val_size", "test_size")):
+            raise ValueError(
+                f"`profile` must be a runtime.Profile such as run.profile. Received: profile={profile!r}"
+            )
+        train_size = profile.train_size if train_size is None else train_size
+        val_size = profile.val_size if val_size is None else val_size
+        test_size = profile.test_size if test_size is None else test_size
+    val_size = 5000 if val_size is None else val_size
     (x_train, y_train), (x_test, y_test) = load_mnist(path)
     if val_size:
         (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, val_size, seed=seed)

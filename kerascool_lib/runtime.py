@@ -34,20 +34,22 @@ class Profile:
     Attributes:
         name: ``"smoke"``, ``"cpu"`` or ``"full"``.
         train_size: training samples to use (None: all 55,000 after the validation split).
+        val_size: validation samples split off the training set.
         test_size: test samples to evaluate on (None: all 10,000).
         description: one line for the run card.
     """
 
     name: str
     train_size: int | None
+    val_size: int
     test_size: int | None
     description: str
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 2000, 1000, "CI check: a small slice, one short epoch; numbers are not results"),
-    "cpu": Profile("cpu", None, None, "the book's stored outputs: enough work on 2 CPU cores for real results"),
-    "full": Profile("full", None, None, "a GPU (e.g. Colab): the chapter's full recipe"),
+    "smoke": Profile("smoke", 2000, 500, 1000, "CI check: a small slice, one short epoch; numbers are not results"),
+    "cpu": Profile("cpu", None, 5000, None, "the book's stored outputs: enough work on 2 CPU cores for real results"),
+    "full": Profile("full", None, 5000, None, "a GPU (e.g. Colab): the chapter's full recipe"),
 }
 
 

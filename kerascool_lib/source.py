@@ -8,11 +8,10 @@ import textwrap
 __all__ = ["show_source"]
 
 
-def show_source(obj) -> str:
+def show_source(obj) -> None:
     """Display the source code of a function or class as a highlighted code block.
 
-    In a notebook the code is rendered as Markdown; elsewhere it is printed. Returns the
-    source text either way.
+    In a notebook the code is rendered as Markdown; elsewhere it is printed.
 
     Args:
         obj: a function, class or method (from ``kerascool_lib`` or anywhere else).
@@ -20,12 +19,10 @@ def show_source(obj) -> str:
     Example:
 
     >>> from kerascool_lib.data import to_flat
-    >>> text = show_source(to_flat)  # doctest: +ELLIPSIS
+    >>> show_source(to_flat)  # doctest: +ELLIPSIS
     ```python
     def to_flat(x) -> np.ndarray:
     ...
-    >>> text.splitlines()[0]
-    'def to_flat(x) -> np.ndarray:'
     """
     try:
         text = inspect.getsource(obj)
@@ -44,4 +41,3 @@ def show_source(obj) -> str:
         display(Markdown(f"```python\n{text}\n```"))
     else:
         print(f"```python\n{text}\n```")
-    return text

@@ -45,7 +45,7 @@ def test_the_shipped_copy_is_the_real_mnist(mnist):
     assert np.bincount(y_train).tolist() == TRAIN_COUNTS
     assert np.bincount(y_test).tolist() == TEST_COUNTS
     for name, array in zip(["x_train", "y_train", "x_test", "y_test"], [x_train, y_train, x_test, y_test]):
-        assert data._sha256(array) == data.MNIST_SHA256[name]
+        assert data.array_sha256(array) == data.MNIST_SHA256[name]
 
 
 def test_explicit_path_and_folder_and_env(tmp_path, monkeypatch):
@@ -275,7 +275,7 @@ def test_callers_cannot_alter_the_verified_cache():
     (x_train, _), _ = data.load_mnist()
     x_train[:] = 0
     (fresh, _), _ = data.load_mnist()
-    assert data._sha256(fresh) == data.MNIST_SHA256["x_train"]
+    assert data.array_sha256(fresh) == data.MNIST_SHA256["x_train"]
 
 
 def test_locate_mnist(tmp_path, no_defaults):
@@ -284,3 +284,12 @@ def test_locate_mnist(tmp_path, no_defaults):
     shutil.copy(REPO_COPY, copy)
     assert data.locate_mnist(copy) == ("path argument", copy)
     assert data.locate_mnist(tmp_path / "none.npz") == ("path argument", None)
+
+
+def test_mnist_splits_takes_sizes_from_a_profile():
+    from kerascool_lib.runtime import PROFILES
+
+    d = data.mnist_splits("flat", profile=PROFILES["smoke"], test_size=300)
+    assert (len(d.x_train), len(d.x_val), len(d.x_test)) == (2000, 500, 300)
+    with pytest.raises(ValueError, match=r"`profile` must be a runtime.Profile .* Received: profile='smoke'"):
+        data.mnist_splits(profile="smoke")

@@ -82,7 +82,8 @@ def test_plotting_leaves_global_style_alone():
 
 
 def test_show_source(capsys):
-    text = show_source(plots.confusion_matrix)
-    assert text.startswith("def confusion_matrix(") and "```python" in capsys.readouterr().out
+    assert show_source(plots.confusion_matrix) is None
+    out = capsys.readouterr().out
+    assert out.startswith("```python\ndef confusion_matrix(") and out.rstrip().endswith("```")
     with pytest.raises(ValueError, match=r"`obj` must be a Python function, class or method .* Received: 3"):
         show_source(3)
