@@ -376,7 +376,17 @@ def train_val_split(x, y, val_size: int | float = 5000, *, seed: int = 0):
 
 
 class Splits(NamedTuple):
-    """MNIST ready for a model: float inputs in ``[0, 1]`` and integer labels."""
+    """MNIST ready for a model: float inputs in ``[0, 1]`` and integer labels.
+
+    What :func:`mnist_splits` returns; a named tuple, so it also unpacks in order.
+
+    Example:
+
+    >>> d = mnist_splits("flat", train_size=100, val_size=20, test_size=50)
+    >>> x_train, y_train, x_val, y_val, x_test, y_test = d
+    >>> d.x_val.shape, len(y_test)
+    ((20, 784), 50)
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray

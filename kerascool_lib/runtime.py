@@ -37,6 +37,11 @@ class Profile:
         val_size: validation samples split off the training set.
         test_size: test samples to evaluate on (None: all 10,000).
         description: one line for the run card.
+
+    Example:
+
+    >>> PROFILES["smoke"].train_size, PROFILES["cpu"].train_size
+    (2000, None)
     """
 
     name: str
@@ -213,6 +218,12 @@ class Run:
         jit_compile: what to pass to ``model.compile(jit_compile=...)``.
         versions: Python, TensorFlow, Keras and backend versions.
         started: ``time.perf_counter()`` at set-up.
+
+    Example:
+
+    >>> run = setup("smoke", verbose=False)
+    >>> run.profile.name, run.pick(smoke=1, cpu=5, full=5), run.device.startswith("CPU")
+    ('smoke', 1, True)
     """
 
     profile: Profile

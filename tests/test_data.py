@@ -244,7 +244,8 @@ def test_mnist_splits_shapes_and_scale():
     assert d.x_train.shape == (500, 28, 28, 1) and d.x_val.shape == (100, 28, 28, 1)
     assert d.x_test.shape == (200, 28, 28, 1)
     assert d.x_train.dtype == np.float32 and 0.0 <= d.x_train.min() and d.x_train.max() <= 1.0
-    assert "train=(500, 28, 28, 1)" in repr(d)
+    assert isinstance(d, data.Splits) and "train=(500, 28, 28, 1)" in repr(d)
+    assert tuple(d)[1] is d.y_train  # unpacks in order: x_train, y_train, x_val, ...
     flat = data.mnist_splits("flat", val_size=0, test_size=10)
     assert flat.x_train.shape == (60000, 784) and flat.x_val.shape == (0, 784)
 

@@ -75,6 +75,13 @@ def test_confusion_matrix_rejects_bad_input(y_true, y_pred, match):
         plots.confusion_matrix(y_true, y_pred)
 
 
+def test_figures_use_the_book_style():
+    assert plots.STYLE["axes.spines.top"] is False
+    fig = plots.plot_history({"loss": [1, 0.5]}, metrics="loss")
+    ax = fig.axes[0]
+    assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+
+
 def test_plotting_leaves_global_style_alone():
     before = dict(matplotlib.rcParams)
     plots.plot_history({"loss": [1, 0.5]}, metrics="loss")

@@ -1,0 +1,75 @@
+"""Notebook hygiene: what readers, nbval, papermill and the book build rely on, for every chapter."""
+
+import re
+
+import pytest
+
+from chapters import CHECK_MARK, ROOT, all_notebooks, cell_text, chapter_paths, read, repository_url, toc_files
+
+CHAPTERS = chapter_paths()
+IDS = [p.relative_to(ROOT).as_posix() for p in CHAPTERS]
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_every_toc_entry_exists_and_every_notebook_is_listed():
+    for entry in toc_files():
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".ipynb", ".md")), entry
+    listed = {(ROOT / f"{f}.ipynb") for f in toc_files()}
+    assert CHAPTERS, "no chapter notebooks listed in _toc.yml"
+    assert [p for p in all_notebooks() if p not in listed] == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_parameters_cell(path):
+    cells = [c for c in code_cells(read(path)) if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    assert re.search(r"^profile = None\b", cells[0].source, re.M), "the parameters cell sets profile = None"
+    assert re.search(r"^seed = \d+", cells[0].source, re.M)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_colab_cell_installs_from_the_books_repository(path):
+    first = code_cells(read(path))[0].source
+    assert '"google.colab" in sys.modules' in first
+    assert f'"kerascool-lib @ git+{repository_url()}"' in first
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_has_a_checked_cell(path):
+    assert any(CHECK_MARK.search(c.source) for c in code_cells(read(path)))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_stored_outputs_are_a_complete_clean_cpu_run(path):
+    nb = read(path)
+    cells = code_cells(nb)
+    assert not any("injected-parameters" in c.metadata.get("tags", []) for c in cells)
+    assert all(c.execution_count is not None for c in cells), "every code cell was executed"
+    counts = [c.execution_count for c in cells]
+    assert counts == sorted(counts), "executed top to bottom in one run"
+    for c in cells:
+        for out in c.get("outputs", []):
+            assert out.output_type != "error", f"stored error: {out.get('ename')}: {out.get('evalue')}"
+            text = cell_text({"outputs": [out]})
+            assert not re.search(r"^[IWE]\d{4} \d", text, re.M), "TensorFlow start-up logs stored"
+            assert not re.search(r"/(work|home|root|tmp|Users)/", text), f"a local path is stored: {text[:200]}"
+    header = cell_text(next(c for c in cells if "kc.setup(" in c.source))
+    assert "── run card" in header and "profile     cpu" in header
+    footer = cell_text(cells[-1])
+    assert "run card (end)" in footer and "profile     cpu" in footer and "wall time" in footer
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_reads_as_a_chapter(path):
+    nb = read(path)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "kexue.fm/archives/" in markdown, "cites its source post"
+    assert "Keras 2 → Keras 3" in markdown, "states the Keras 2 → Keras 3 differences"
+    assert "## Takeaways" in markdown
+    assert "import kerascool_lib as kc" in "\n".join(c.source for c in code_cells(nb))
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata.get("accelerator") == "GPU", "Colab opens it with a GPU"
