@@ -200,12 +200,11 @@ def load_mnist(path: str | os.PathLike | None = None, *, download: bool = True):
             f"`path` must be a str or os.PathLike pointing to an .npz file or a folder. "
             f"Received: path={path!r} of type {type(path).__name__}"
         )
-    candidates = _candidates(path)
-    for _, candidate in candidates:
-        if candidate.is_file():
-            return _read_verified(candidate)
-    looked = "; ".join(f"{source}: {p}" for source, p in candidates)
-    if path is not None or os.environ.get("KERASCOOL_DATA"):
+    source, found = locate_mnist(path)
+    if found is not None:
+        return _read_verified(found)
+    looked = "; ".join(f"{where}: {p}" for where, p in _candidates(path))
+    if source != "download":
         raise MnistNotFoundError(
             f"No MNIST archive at the requested place ({looked}). Point `path` or "
             "KERASCOOL_DATA at the book's data/mnist.npz, or unset it to search the default places."
