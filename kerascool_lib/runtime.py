@@ -8,10 +8,14 @@ on a CPU with fake device descriptions.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
+import pathlib
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
@@ -52,8 +56,8 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 2000, 500, 1000, "CI check: a small slice, one short epoch; numbers are not results"),
-    "cpu": Profile("cpu", None, 5000, None, "the book's stored outputs: enough work on 2 CPU cores for real results"),
+    "smoke": Profile("smoke", 2000, 500, 1000, "CI check on a small slice; its numbers are not results"),
+    "cpu": Profile("cpu", None, 5000, None, "the book's stored outputs: real results on 2 CPU cores"),
     "full": Profile("full", None, 5000, None, "a GPU (e.g. Colab): the chapter's full recipe"),
 }
 
@@ -234,6 +238,32 @@ class Run:
     versions: dict
     started: float = dataclasses.field(default_factory=time.perf_counter)
     result: dict | None = None
+    _workdir: pathlib.Path | None = dataclasses.field(default=None, repr=False)
+
+    def path(self, name: str) -> pathlib.Path:
+        """A path for a file this run writes (checkpoints, weights, logs), outside the repository.
+
+        Files live in a private temporary folder made on first use and deleted when the
+        Python process (the notebook's kernel) exits, so rerunning a chapter never leaves
+        files behind or reads a stale one.
+
+        Example:
+
+        >>> run = Run(PROFILES["smoke"], 0, [{"type": "CPU", "name": "x"}], "float32", False, {})
+        >>> p = run.path("best.weights.h5")
+        >>> p.name, p.parent.is_dir(), p.exists()
+        ('best.weights.h5', True, False)
+        """
+        if not isinstance(name, str) or not name or pathlib.PurePath(name).is_absolute() or ".." in pathlib.PurePath(name).parts:
+            raise ValueError(
+                f"`name` must be a relative file name inside the run folder. Received: name={name!r}"
+            )
+        if self._workdir is None:
+            self._workdir = pathlib.Path(tempfile.mkdtemp(prefix="kerascool-run-"))
+            atexit.register(shutil.rmtree, self._workdir, ignore_errors=True)
+        target = self._workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
 
     @property
     def device(self) -> str:

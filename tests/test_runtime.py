@@ -166,3 +166,16 @@ def test_finish(capsys):
 def test_finish_rejects_bad_metrics(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_run().finish(**kwargs)
+
+
+def test_run_path_is_a_private_temporary_folder(root):
+    run = make_run()
+    p = run.path("ckpt/best.weights.h5")
+    assert p.parent.is_dir() and root not in p.parents
+    assert run.path("other.txt").parent == p.parent.parent
+
+
+@pytest.mark.parametrize("name", ["", "/etc/passwd", "../escape.txt", 3])
+def test_run_path_rejects_names_outside_the_folder(name):
+    with pytest.raises(ValueError, match=r"`name` must be a relative file name inside the run folder"):
+        make_run().path(name)
