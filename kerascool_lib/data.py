@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from kerascool_lib import _checks
+
 __all__ = [
     "MNIST_SHA256",
     "array_sha256",
@@ -79,6 +81,12 @@ def array_sha256(array) -> str:
     >>> array_sha256(np.zeros(3, dtype=np.uint8))[:16]
     '709e80c88487a241'
     """
+    array = np.asarray(array)
+    if array.dtype == object:
+        raise TypeError(
+            "`array` must hold numbers (an object array's bytes are memory addresses). "
+            f"Received: array of dtype object, shape {array.shape}"
+        )
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
@@ -134,7 +142,16 @@ def _keras_cache() -> pathlib.Path:
     return pathlib.Path(home) / "datasets" / "mnist.npz"
 
 
+def _check_path(path):
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"`path` must be a str or os.PathLike pointing to an .npz file or a folder. "
+            f"Received: path={path!r} of type {type(path).__name__}"
+        )
+
+
 def _candidates(path) -> list[tuple[str, pathlib.Path]]:
+    _check_path(path)
     explicit = path if path is not None else os.environ.get("KERASCOOL_DATA")
     if explicit:
         p = pathlib.Path(explicit).expanduser()
@@ -195,11 +212,6 @@ def load_mnist(path: str | os.PathLike | None = None, *, download: bool = True):
     >>> int(y_train[:5].sum())  # labels 5, 0, 4, 1, 9
     19
     """
-    if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"`path` must be a str or os.PathLike pointing to an .npz file or a folder. "
-            f"Received: path={path!r} of type {type(path).__name__}"
-        )
     source, found = locate_mnist(path)
     if found is not None:
         return _read_verified(found)
@@ -298,12 +310,6 @@ def _check_pair(x, y):
     return x, y
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
 def take(x, y, n: int, *, seed: int = 0):
     """A class-balanced, deterministic subset of ``n`` samples (for the smoke profile).
 
@@ -320,7 +326,8 @@ def take(x, y, n: int, *, seed: int = 0):
     ((50,), [5, 5, 5, 5, 5, 5, 5, 5, 5, 5])
     """
     x, y = _check_pair(x, y)
-    n = _check_int(n, "n", 1)
+    n = _checks.integer(n, "n", 1)
+    seed = _checks.integer(seed, "seed", 0)
     if n >= len(y):
         return x, y
     rng = np.random.default_rng(seed)
@@ -355,6 +362,7 @@ def train_val_split(x, y, val_size: int | float = 5000, *, seed: int = 0):
     (800, 200, [20, 20, 20, 20, 20, 20, 20, 20, 20, 20])
     """
     x, y = _check_pair(x, y)
+    seed = _checks.integer(seed, "seed", 0)
     n = len(y)
     if isinstance(val_size, float) and not isinstance(val_size, bool):
         if not 0.0 < val_size < 1.0:
@@ -362,7 +370,7 @@ def train_val_split(x, y, val_size: int | float = 5000, *, seed: int = 0):
                 f"`val_size` as a fraction must be in (0, 1). Received: val_size={val_size}"
             )
         val_size = int(round(val_size * n))
-    val_size = _check_int(val_size, "val_size", 1)
+    val_size = _checks.integer(val_size, "val_size", 1)
     if val_size >= n:
         raise ValueError(
             f"`val_size` must leave some training samples: it must be < {n}. "
@@ -451,7 +459,10 @@ def mnist_splits(
         train_size = profile.train_size if train_size is None else train_size
         val_size = profile.val_size if val_size is None else val_size
         test_size = profile.test_size if test_size is None else test_size
-    val_size = 5000 if val_size is None else val_size
+    val_size = 5000 if val_size is None else _checks.integer(val_size, "val_size", 0)
+    train_size = _checks.optional_integer(train_size, "train_size", 1)
+    test_size = _checks.optional_integer(test_size, "test_size", 1)
+    seed = _checks.integer(seed, "seed", 0)
     (x_train, y_train), (x_test, y_test) = load_mnist(path)
     if val_size:
         (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, val_size, seed=seed)
@@ -501,7 +512,8 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    batch_size = _checks.integer(batch_size, "batch_size", 1)
+    seed = _checks.integer(seed, "seed", 0)
     x = np.asarray(x)
     if y is None:
         ds = tf.data.Dataset.from_tensor_slices(x)

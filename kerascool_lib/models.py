@@ -17,19 +17,9 @@ import math
 import keras
 from keras import layers
 
+from kerascool_lib import _checks
+
 __all__ = ["mlp", "cnn", "one_cycle", "Recipe", "CNN_RECIPE", "MLP_RECIPE"]
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
-
-
-def _check_rate(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
-    return float(value)
 
 
 def mlp(
@@ -60,8 +50,8 @@ def mlp(
         raise ValueError(
             f"`hidden` must be a non-empty sequence of positive integers. Received: hidden={hidden!r}"
         )
-    dropout = _check_rate(dropout, "dropout")
-    _check_positive_int(num_classes, "num_classes")
+    dropout = _checks.number(dropout, "dropout", 0, 1, high_open=True)
+    _checks.integer(num_classes, "num_classes", 1)
     inputs = keras.Input((784,), name="pixels")
     x = inputs
     for i, width in enumerate(hidden, start=1):
@@ -108,8 +98,8 @@ def cnn(
         raise ValueError(
             f"`filters` must be two positive integers. Received: filters={filters!r}"
         )
-    _check_positive_int(dense, "dense")
-    _check_positive_int(num_classes, "num_classes")
+    _checks.integer(dense, "dense", 1)
+    _checks.integer(num_classes, "num_classes", 1)
     inputs = keras.Input((28, 28, 1), name="image")
     x = layers.Conv2D(filters[0], 5, activation="relu", name="conv_1")(inputs)
     x = layers.MaxPooling2D(name="pool_1")(x)
@@ -142,14 +132,10 @@ def one_cycle(
     >>> [round(float(s(step)), 5) for step in (0, 10, 20, 60, 100)]
     [0.001, 0.0055, 0.01, 0.005, 0.0]
     """
-    if isinstance(peak_lr, bool) or not isinstance(peak_lr, (int, float)) or not peak_lr > 0:
-        raise ValueError(f"`peak_lr` must be a positive number. Received: peak_lr={peak_lr!r}")
-    _check_positive_int(total_steps, "total_steps")
-    warmup_fraction = _check_rate(warmup_fraction, "warmup_fraction")
-    if isinstance(start_factor, bool) or not isinstance(start_factor, (int, float)) or not 0 < start_factor <= 1:
-        raise ValueError(
-            f"`start_factor` must be a number in (0, 1]. Received: start_factor={start_factor!r}"
-        )
+    _checks.positive_number(peak_lr, "peak_lr")
+    _checks.integer(total_steps, "total_steps", 1)
+    warmup_fraction = _checks.number(warmup_fraction, "warmup_fraction", 0, 1, high_open=True)
+    _checks.number(start_factor, "start_factor", 0, 1, low_open=True)
     warmup = int(round(warmup_fraction * total_steps))
     if warmup == 0:
         return keras.optimizers.schedules.CosineDecay(float(peak_lr), total_steps, alpha=0.0)
@@ -191,24 +177,20 @@ class Recipe:
     warmup_fraction: float = 0.2
 
     def __post_init__(self):
-        _check_positive_int(self.batch_size, "batch_size")
-        _check_positive_int(self.epochs, "epochs")
-        if isinstance(self.peak_lr, bool) or not isinstance(self.peak_lr, (int, float)) or not self.peak_lr > 0:
-            raise ValueError(f"`peak_lr` must be a positive number. Received: peak_lr={self.peak_lr!r}")
-        if self.schedule not in ("one_cycle", "constant"):
-            raise ValueError(
-                f"`schedule` must be 'one_cycle' or 'constant'. Received: schedule={self.schedule!r}"
-            )
-        _check_rate(self.warmup_fraction, "warmup_fraction")
+        _checks.integer(self.batch_size, "batch_size", 1)
+        _checks.integer(self.epochs, "epochs", 1)
+        _checks.positive_number(self.peak_lr, "peak_lr")
+        _checks.one_of(self.schedule, "schedule", ("one_cycle", "constant"))
+        _checks.number(self.warmup_fraction, "warmup_fraction", 0, 1, high_open=True)
 
     def steps_per_epoch(self, train_size: int) -> int:
         """Optimizer steps in one epoch over ``train_size`` samples."""
-        _check_positive_int(train_size, "train_size")
+        _checks.integer(train_size, "train_size", 1)
         return math.ceil(train_size / self.batch_size)
 
     def learning_rate(self, train_size: int, epochs: int | None = None):
         """The learning rate (a schedule or a float) for ``epochs`` over ``train_size`` samples."""
-        epochs = self.epochs if epochs is None else _check_positive_int(epochs, "epochs")
+        epochs = self.epochs if epochs is None else _checks.integer(epochs, "epochs", 1)
         if self.schedule == "constant":
             return float(self.peak_lr)
         return one_cycle(self.peak_lr, self.steps_per_epoch(train_size) * epochs, self.warmup_fraction)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from kerascool_lib import _checks
+
 __all__ = ["STYLE", "plot_history", "digit_grid", "confusion_matrix", "plot_confusion_matrix"]
 
 #: matplotlib rcParams applied (locally) to every figure of the book.
@@ -135,8 +137,8 @@ def digit_grid(images, labels=None, predictions=None, *, ncols: int = 10, max_im
             "`images` must be a non-empty batch of 28x28 digits, shape (N, 28, 28), "
             f"(N, 28, 28, 1) or (N, 784). Received: images.shape={images.shape}"
         )
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"`ncols` must be an integer >= 1. Received: ncols={ncols!r}")
+    _checks.integer(ncols, "ncols", 1)
+    _checks.integer(max_images, "max_images", 1)
     n = min(len(images), max_images)
     images = images[:n].reshape(n, 28, 28)
     if labels is not None:
@@ -189,6 +191,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
     >>> confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist()
     [[1, 0], [1, 1]]
     """
+    _checks.integer(num_classes, "num_classes", 2)
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     y_pred = np.asarray(y_pred)
     if y_pred.ndim == 2:

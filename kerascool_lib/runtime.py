@@ -19,6 +19,8 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
+from kerascool_lib import _checks
+
 __all__ = [
     "PROFILES",
     "Profile",
@@ -54,6 +56,13 @@ class Profile:
     test_size: int | None
     description: str
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"`name` must be a non-empty string. Received: name={self.name!r}")
+        _checks.optional_integer(self.train_size, "train_size", 1)
+        _checks.integer(self.val_size, "val_size", 0)
+        _checks.optional_integer(self.test_size, "test_size", 1)
+
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", 2000, 500, 1000, "CI check on a small slice; its numbers are not results"),
@@ -79,6 +88,8 @@ def resolve_profile(profile: str | None, env: Mapping[str, str], has_gpu: bool) 
     >>> resolve_profile("full", {"KERASCOOL_PROFILE": "smoke"}, has_gpu=False).name
     'full'
     """
+    if not isinstance(env, Mapping):
+        raise ValueError(f"`env` must be a mapping such as os.environ. Received: env={env!r}")
     if profile is not None and not isinstance(profile, str):
         raise ValueError(
             f"`profile` must be one of {sorted(PROFILES)} or None. Received: profile={profile!r}"
@@ -371,8 +382,7 @@ def setup(
     """
     import keras
 
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+    seed = _checks.integer(seed, "seed", 0)
     devices = describe_devices()
     has_gpu = any(d["type"] == "GPU" for d in devices)
     prof = resolve_profile(profile, os.environ, has_gpu)

@@ -115,11 +115,6 @@ def test_missing_explicit_path(tmp_path):
         data.load_mnist(tmp_path / "nowhere.npz")
 
 
-def test_bad_path_type():
-    with pytest.raises(TypeError, match=r"`path` must be a str or os.PathLike.*Received: path=42"):
-        data.load_mnist(42)
-
-
 def test_altered_array_is_named(tmp_path):
     (x_train, _), _ = data.load_mnist(REPO_COPY)
     bad = x_train.copy()
@@ -193,12 +188,6 @@ def test_layouts(shape, fn, expected):
     assert fn(np.zeros(shape)).shape == expected
 
 
-@pytest.mark.parametrize("shape", [(2, 27, 27), (784,), (0, 784), (2, 785)])
-def test_layouts_reject_non_digits(shape):
-    with pytest.raises(ValueError, match=rf"Received: x.shape=\({shape[0]},"):
-        data.to_flat(np.zeros(shape))
-
-
 def test_take_is_balanced_and_deterministic(mnist):
     (x, y), _ = mnist
     xs, ys = data.take(x, y, 1000, seed=3)
@@ -209,17 +198,6 @@ def test_take_is_balanced_and_deterministic(mnist):
         data.take(x, y, 1000, seed=4)[0], xs
     )
     assert data.take(x, y, 10**6)[0] is x
-
-
-@pytest.mark.parametrize("n", [0, -1, 2.5, True])
-def test_take_rejects_bad_n(n):
-    with pytest.raises(ValueError, match=r"`n` must be an integer >= 1"):
-        data.take(np.zeros(4), np.zeros(4), n)
-
-
-def test_take_rejects_mismatched_lengths():
-    with pytest.raises(ValueError, match=r"x.shape=\(4,\), y.shape=\(3,\)"):
-        data.take(np.zeros(4), np.zeros(3), 2)
 
 
 def test_train_val_split(mnist):
@@ -233,12 +211,6 @@ def test_train_val_split(mnist):
     assert np.array_equal(xv, xv2)
 
 
-@pytest.mark.parametrize("val_size, match", [(0, ">= 1"), (1.5, r"in \(0, 1\)"), (10, "< 10"), ("a", ">= 1")])
-def test_train_val_split_rejects_bad_sizes(val_size, match):
-    with pytest.raises(ValueError, match=match):
-        data.train_val_split(np.zeros(10), np.arange(10), val_size)
-
-
 def test_mnist_splits_shapes_and_scale():
     d = data.mnist_splits("image", train_size=500, val_size=100, test_size=200, seed=1)
     assert d.x_train.shape == (500, 28, 28, 1) and d.x_val.shape == (100, 28, 28, 1)
@@ -250,11 +222,6 @@ def test_mnist_splits_shapes_and_scale():
     assert flat.x_train.shape == (60000, 784) and flat.x_val.shape == (0, 784)
 
 
-def test_mnist_splits_rejects_unknown_layout():
-    with pytest.raises(ValueError, match=r"`layout` must be one of \['flat', 'image'\]. Received: layout='nchw'"):
-        data.mnist_splits("nchw")
-
-
 def test_make_dataset_batches_and_shuffles_deterministically():
     x = np.arange(20, dtype=np.float32).reshape(10, 2)
     y = np.arange(10)
@@ -264,12 +231,6 @@ def test_make_dataset_batches_and_shuffles_deterministically():
     assert sorted(first.tolist()) == list(range(10))
     assert first.tolist() == again.tolist()
     assert [len(b) for b in data.make_dataset(x, batch_size=4, drop_remainder=True)] == [4, 4]
-
-
-@pytest.mark.parametrize("batch_size", [0, -4, 2.0, None])
-def test_make_dataset_rejects_bad_batch_size(batch_size):
-    with pytest.raises(ValueError, match=rf"`batch_size` must be an integer >= 1. Received: batch_size={batch_size!r}"):
-        data.make_dataset(np.zeros((4, 2)), np.zeros(4), batch_size=batch_size)
 
 
 def test_callers_cannot_alter_the_verified_cache():

@@ -28,19 +28,6 @@ def test_resolve_profile(profile, env, has_gpu, expected):
 
 
 @pytest.mark.parametrize(
-    "profile, env, match",
-    [
-        ("fast", {}, r"`profile` must be one of \['cpu', 'full', 'smoke'\]. Received: profile='fast'"),
-        (None, {"KERASCOOL_PROFILE": "gpu"}, r"`KERASCOOL_PROFILE` must be one of .* Received: KERASCOOL_PROFILE='gpu'"),
-        (3, {}, r"Received: profile=3"),
-    ],
-)
-def test_resolve_profile_rejects_unknown_names(profile, env, match):
-    with pytest.raises(ValueError, match=match):
-        runtime.resolve_profile(profile, env, False)
-
-
-@pytest.mark.parametrize(
     "devices, expected",
     [
         ([CPU], "float32"),
@@ -66,16 +53,6 @@ def test_choose_precision(devices, expected):
 )
 def test_choose_jit_compile(devices, expected):
     assert runtime.choose_jit_compile(devices) is expected
-
-
-@pytest.mark.parametrize(
-    "devices, match",
-    [("CPU", "must be a list of dicts"), ([{"type": "NPU"}], r"'type' in \('CPU', 'GPU', 'TPU'\). Received: \{'type': 'NPU'\}"), ([None], "Received: None")],
-)
-@pytest.mark.parametrize("fn", [runtime.choose_precision, runtime.choose_jit_compile])
-def test_device_decisions_reject_bad_descriptions(fn, devices, match):
-    with pytest.raises(ValueError, match=match):
-        fn(devices)
 
 
 def test_describe_devices_on_this_machine():
@@ -116,21 +93,6 @@ def test_setup_forced_precision_and_restore():
         keras.mixed_precision.set_global_policy("float32")
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"seed": -1}, r"`seed` must be a non-negative integer. Received: seed=-1"),
-        ({"seed": 1.5}, r"Received: seed=1.5"),
-        ({"seed": True}, r"Received: seed=True"),
-        ({"profile": "tiny"}, r"Received: profile='tiny'"),
-        ({"precision": "float8"}, r"`precision` must be a Keras dtype policy.*Received: precision='float8'"),
-    ],
-)
-def test_setup_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        runtime.setup(**{"profile": "smoke", "verbose": False, **kwargs})
-
-
 def make_run(profile="cpu", devices=(CPU,)):
     return runtime.Run(runtime.PROFILES[profile], 0, list(devices), "float32", False,
                        {"python": "3.11", "tensorflow": "2.x", "keras": "3.x", "backend": "tensorflow"})
@@ -139,12 +101,6 @@ def make_run(profile="cpu", devices=(CPU,)):
 def test_pick():
     assert make_run("cpu").pick(smoke=1, cpu=5, full=20) == 5
     assert make_run("full").pick(smoke=1, cpu=5, full=20) == 20
-
-
-@pytest.mark.parametrize("kwargs", [{"smoke": 1, "cpu": 2}, {"smoke": 1, "cpu": 2, "full": 3, "gpu": 4}])
-def test_pick_needs_exactly_the_profiles(kwargs):
-    with pytest.raises(ValueError, match=r"needs one value for each of \['cpu', 'full', 'smoke'\]"):
-        make_run().pick(**kwargs)
 
 
 def test_header_and_gpu_determinism_note():
@@ -162,20 +118,8 @@ def test_finish(capsys):
     assert run.result is record and record["wall_time_s"] >= 0
 
 
-@pytest.mark.parametrize("kwargs, match", [({}, "needs the headline metric"), ({"acc": "high"}, r"Received: acc='high'")])
-def test_finish_rejects_bad_metrics(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        make_run().finish(**kwargs)
-
-
 def test_run_path_is_a_private_temporary_folder(root):
     run = make_run()
     p = run.path("ckpt/best.weights.h5")
     assert p.parent.is_dir() and root not in p.parents
     assert run.path("other.txt").parent == p.parent.parent
-
-
-@pytest.mark.parametrize("name", ["", "/etc/passwd", "../escape.txt", 3])
-def test_run_path_rejects_names_outside_the_folder(name):
-    with pytest.raises(ValueError, match=r"`name` must be a relative file name inside the run folder"):
-        make_run().path(name)

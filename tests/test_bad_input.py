@@ -1,0 +1,198 @@
+"""Bad input to every public name of kerascool_lib: a clear error naming the argument, the
+value received and what was expected. One test per case, from one table.
+
+Cases: 99 (checked by ``test_the_case_count_in_this_docstring_is_true``).
+
+Every public name (each module's ``__all__``) must have at least one case here, or be listed
+in ``NO_INPUT`` with the reason it takes no input; ``test_every_public_name_is_covered`` fails
+otherwise, so a new public function cannot arrive without its bad-input cases.
+"""
+
+import importlib
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from kerascool_lib import data, models, plots, runtime, show_source
+
+MODULES = ["data", "runtime", "models", "plots", "source"]
+
+#: Public names that take no input, with the reason.
+NO_INPUT = {
+    "data.MNIST_SHA256": "a constant",
+    "data.MnistIntegrityError": "an exception type, raised by the cases of load_mnist",
+    "data.MnistNotFoundError": "an exception type, raised by the cases of load_mnist",
+    "runtime.PROFILES": "a constant",
+    "runtime.describe_devices": "takes no arguments",
+    "models.CNN_RECIPE": "a constant",
+    "models.MLP_RECIPE": "a constant",
+    "plots.STYLE": "a constant",
+}
+
+CPU = {"type": "CPU", "name": "cpu", "compute_capability": None}
+IMAGES = np.zeros((4, 784), np.float32)
+LABELS = np.arange(4)
+
+
+def _run(profile="smoke"):
+    return runtime.Run(runtime.PROFILES[profile], 0, [CPU], "float32", False, {})
+
+
+def _npz(tmp, **arrays):
+    path = pathlib.Path(tmp) / "broken.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def _bytes(tmp, content):
+    path = pathlib.Path(tmp) / "broken.npz"
+    path.write_bytes(content)
+    return path
+
+
+# (public name, case, call taking a tmp folder, exception, regex the message must match)
+CASES = [
+    # data.load_mnist / locate_mnist
+    ("data.load_mnist", "path is not path-like", lambda t: data.load_mnist(42), TypeError, r"`path` must be a str or os.PathLike .* Received: path=42 of type int"),
+    ("data.load_mnist", "path does not exist", lambda t: data.load_mnist(pathlib.Path(t) / "none.npz"), data.MnistNotFoundError, r"No MNIST archive at the requested place \(path argument: .*none\.npz\)"),
+    ("data.load_mnist", "file is not a zip archive", lambda t: data.load_mnist(_bytes(t, b"hello")), data.MnistIntegrityError, r"broken\.npz could not be read as an \.npz archive .* corrupted or truncated"),
+    ("data.load_mnist", "archive lacks arrays", lambda t: data.load_mnist(_npz(t, x_train=np.zeros(1))), data.MnistIntegrityError, r"not an MNIST archive: arrays \['x_test', 'y_test', 'y_train'\] are missing"),
+    ("data.load_mnist", "archive needs unpickling", lambda t: data.load_mnist(_npz(t, **{k: np.array([None]) for k in data.MNIST_SHA256})), data.MnistIntegrityError, r"could not be read .*Object arrays cannot be loaded when allow_pickle=False"),
+    ("data.load_mnist", "arrays of the wrong shape", lambda t: data.load_mnist(_npz(t, **{k: np.zeros(3, np.uint8) for k in data.MNIST_SHA256})), data.MnistIntegrityError, r"array 'x_train' does not match the real MNIST \(shape \(3,\), dtype uint8; expected shape \(60000, 28, 28\)"),
+    ("data.locate_mnist", "path is not path-like", lambda t: data.locate_mnist(3.5), TypeError, r"`path` must be a str or os.PathLike .* Received: path=3.5"),
+    ("data.array_sha256", "object array", lambda t: data.array_sha256([None, {}]), TypeError, r"`array` must hold numbers .* Received: array of dtype object, shape \(2,\)"),
+    # data shapes
+    ("data.to_float", "float pixels", lambda t: data.to_float(np.zeros(3)), TypeError, r"`x` must be uint8 pixels .* Received: x.dtype=float64"),
+    ("data.to_images", "27x27 images", lambda t: data.to_images(np.zeros((2, 27, 27))), ValueError, r"`x` must hold 28x28 images.* Received: x.shape=\(2, 27, 27\)"),
+    ("data.to_images", "one flat image without batch axis", lambda t: data.to_images(np.zeros(784)), ValueError, r"`x` must be a non-empty batch of images.* Received: x.shape=\(784,\)"),
+    ("data.to_flat", "empty batch", lambda t: data.to_flat(np.zeros((0, 784))), ValueError, r"non-empty batch .* Received: x.shape=\(0, 784\)"),
+    ("data.to_flat", "785 features", lambda t: data.to_flat(np.zeros((2, 785))), ValueError, r"Received: x.shape=\(2, 785\)"),
+    # data.take / train_val_split / mnist_splits / make_dataset
+    ("data.take", "n = 0", lambda t: data.take(IMAGES, LABELS, 0), ValueError, r"`n` must be an integer >= 1. Received: n=0"),
+    ("data.take", "n negative", lambda t: data.take(IMAGES, LABELS, -1), ValueError, r"Received: n=-1"),
+    ("data.take", "n a float", lambda t: data.take(IMAGES, LABELS, 2.5), ValueError, r"Received: n=2.5"),
+    ("data.take", "n a bool", lambda t: data.take(IMAGES, LABELS, True), ValueError, r"Received: n=True"),
+    ("data.take", "x and y lengths differ", lambda t: data.take(IMAGES, LABELS[:3], 2), ValueError, r"same number of samples. Received: x.shape=\(4, 784\), y.shape=\(3,\)"),
+    ("data.take", "negative seed", lambda t: data.take(IMAGES, LABELS, 2, seed=-1), ValueError, r"`seed` must be an integer >= 0. Received: seed=-1"),
+    ("data.train_val_split", "val_size = 0", lambda t: data.train_val_split(IMAGES, LABELS, 0), ValueError, r"`val_size` must be an integer >= 1. Received: val_size=0"),
+    ("data.train_val_split", "fraction above 1", lambda t: data.train_val_split(IMAGES, LABELS, 1.5), ValueError, r"`val_size` as a fraction must be in \(0, 1\). Received: val_size=1.5"),
+    ("data.train_val_split", "takes every sample", lambda t: data.train_val_split(IMAGES, LABELS, 4), ValueError, r"`val_size` must leave some training samples: it must be < 4. Received: val_size=4"),
+    ("data.train_val_split", "val_size a string", lambda t: data.train_val_split(IMAGES, LABELS, "a"), ValueError, r"Received: val_size='a'"),
+    ("data.train_val_split", "seed a string", lambda t: data.train_val_split(IMAGES, LABELS, 1, seed="0"), ValueError, r"`seed` must be an integer >= 0. Received: seed='0'"),
+    ("data.mnist_splits", "unknown layout", lambda t: data.mnist_splits("nchw"), ValueError, r"`layout` must be one of \['flat', 'image'\]. Received: layout='nchw'"),
+    ("data.mnist_splits", "train_size = 0", lambda t: data.mnist_splits(train_size=0), ValueError, r"`train_size` must be an integer >= 1. Received: train_size=0"),
+    ("data.mnist_splits", "test_size negative", lambda t: data.mnist_splits(test_size=-5), ValueError, r"`test_size` must be an integer >= 1. Received: test_size=-5"),
+    ("data.mnist_splits", "val_size negative", lambda t: data.mnist_splits(val_size=-1), ValueError, r"`val_size` must be an integer >= 0. Received: val_size=-1"),
+    ("data.mnist_splits", "profile given by name", lambda t: data.mnist_splits(profile="smoke"), ValueError, r"`profile` must be a runtime.Profile such as run.profile. Received: profile='smoke'"),
+    ("data.make_dataset", "batch_size = 0", lambda t: data.make_dataset(IMAGES, LABELS, batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
+    ("data.make_dataset", "batch_size a float", lambda t: data.make_dataset(IMAGES, LABELS, batch_size=2.0), ValueError, r"Received: batch_size=2.0"),
+    ("data.make_dataset", "batch_size None", lambda t: data.make_dataset(IMAGES, LABELS, batch_size=None), ValueError, r"Received: batch_size=None"),
+    ("data.make_dataset", "x and y lengths differ", lambda t: data.make_dataset(IMAGES, LABELS[:2]), ValueError, r"Received: x.shape=\(4, 784\), y.shape=\(2,\)"),
+    ("data.make_dataset", "negative seed", lambda t: data.make_dataset(IMAGES, LABELS, shuffle=True, seed=-2), ValueError, r"`seed` must be an integer >= 0. Received: seed=-2"),
+    ("data.Splits", "missing arrays", lambda t: data.Splits(IMAGES, LABELS), TypeError, r"missing 4 required positional arguments: 'x_val', 'y_val', 'x_test', and 'y_test'"),
+    # runtime
+    ("runtime.resolve_profile", "unknown profile", lambda t: runtime.resolve_profile("fast", {}, False), ValueError, r"`profile` must be one of \['cpu', 'full', 'smoke'\]. Received: profile='fast'"),
+    ("runtime.resolve_profile", "unknown KERASCOOL_PROFILE", lambda t: runtime.resolve_profile(None, {"KERASCOOL_PROFILE": "gpu"}, False), ValueError, r"`KERASCOOL_PROFILE` must be one of \['cpu', 'full', 'smoke'\]. Received: KERASCOOL_PROFILE='gpu'"),
+    ("runtime.resolve_profile", "profile not a string", lambda t: runtime.resolve_profile(3, {}, False), ValueError, r"`profile` must be one of .* or None. Received: profile=3"),
+    ("runtime.resolve_profile", "env not a mapping", lambda t: runtime.resolve_profile(None, ["smoke"], False), ValueError, r"`env` must be a mapping such as os.environ. Received: env=\['smoke'\]"),
+    ("runtime.choose_precision", "devices a string", lambda t: runtime.choose_precision("GPU"), ValueError, r"`devices` must be a list of dicts as describe_devices\(\) returns. Received: 'GPU'"),
+    ("runtime.choose_precision", "unknown device type", lambda t: runtime.choose_precision([{"type": "NPU"}]), ValueError, r"'type' in \('CPU', 'GPU', 'TPU'\). Received: \{'type': 'NPU'\}"),
+    ("runtime.choose_precision", "entry not a dict", lambda t: runtime.choose_precision([None]), ValueError, r"`devices` entries must be dicts .* Received: None"),
+    ("runtime.choose_jit_compile", "devices a string", lambda t: runtime.choose_jit_compile("CPU"), ValueError, r"`devices` must be a list of dicts"),
+    ("runtime.choose_jit_compile", "unknown device type", lambda t: runtime.choose_jit_compile([{"type": "QPU"}]), ValueError, r"Received: \{'type': 'QPU'\}"),
+    ("runtime.setup", "negative seed", lambda t: runtime.setup("smoke", seed=-1, verbose=False), ValueError, r"`seed` must be an integer >= 0. Received: seed=-1"),
+    ("runtime.setup", "float seed", lambda t: runtime.setup("smoke", seed=1.5, verbose=False), ValueError, r"Received: seed=1.5"),
+    ("runtime.setup", "bool seed", lambda t: runtime.setup("smoke", seed=True, verbose=False), ValueError, r"Received: seed=True"),
+    ("runtime.setup", "unknown profile", lambda t: runtime.setup("tiny", verbose=False), ValueError, r"`profile` must be one of \['cpu', 'full', 'smoke'\]. Received: profile='tiny'"),
+    ("runtime.setup", "unknown precision", lambda t: runtime.setup("smoke", precision="float8", verbose=False), ValueError, r"`precision` must be a Keras dtype policy .* Received: precision='float8'"),
+    ("runtime.Profile", "empty name", lambda t: runtime.Profile("", None, 0, None, "x"), ValueError, r"`name` must be a non-empty string. Received: name=''"),
+    ("runtime.Profile", "train_size = 0", lambda t: runtime.Profile("tiny", 0, 10, None, "x"), ValueError, r"`train_size` must be an integer >= 1. Received: train_size=0"),
+    ("runtime.Profile", "negative val_size", lambda t: runtime.Profile("tiny", 10, -1, None, "x"), ValueError, r"`val_size` must be an integer >= 0. Received: val_size=-1"),
+    ("runtime.Profile", "test_size a float", lambda t: runtime.Profile("tiny", 10, 0, 0.5, "x"), ValueError, r"`test_size` must be an integer >= 1. Received: test_size=0.5"),
+    ("runtime.Run", "pick misses a profile", lambda t: _run().pick(smoke=1, cpu=2), ValueError, r"Run.pick\(\) needs one value for each of \['cpu', 'full', 'smoke'\]. Received: \['cpu', 'smoke'\] \(missing \['full'\], unknown \[\]\)"),
+    ("runtime.Run", "pick has an unknown profile", lambda t: _run().pick(smoke=1, cpu=2, full=3, gpu=4), ValueError, r"unknown \['gpu'\]"),
+    ("runtime.Run", "finish without a metric", lambda t: _run().finish(), ValueError, r"Run.finish\(\) needs the headline metric"),
+    ("runtime.Run", "finish with a non-number", lambda t: _run().finish(acc="high"), ValueError, r"Run.finish\(\) metrics must be numbers. Received: acc='high'"),
+    ("runtime.Run", "finish with a bool", lambda t: _run().finish(acc=True), ValueError, r"Received: acc=True"),
+    ("runtime.Run", "path is empty", lambda t: _run().path(""), ValueError, r"`name` must be a relative file name inside the run folder. Received: name=''"),
+    ("runtime.Run", "path is absolute", lambda t: _run().path("/etc/passwd"), ValueError, r"Received: name='/etc/passwd'"),
+    ("runtime.Run", "path escapes the folder", lambda t: _run().path("../x.txt"), ValueError, r"Received: name='../x.txt'"),
+    ("runtime.Run", "path not a string", lambda t: _run().path(3), ValueError, r"Received: name=3"),
+    # models
+    ("models.mlp", "no hidden layers", lambda t: models.mlp(hidden=()), ValueError, r"`hidden` must be a non-empty sequence of positive integers. Received: hidden=\(\)"),
+    ("models.mlp", "a zero-width layer", lambda t: models.mlp(hidden=(512, 0)), ValueError, r"Received: hidden=\(512, 0\)"),
+    ("models.mlp", "dropout 1", lambda t: models.mlp(dropout=1.0), ValueError, r"`dropout` must be a number in \[0, 1\). Received: dropout=1.0"),
+    ("models.mlp", "dropout negative", lambda t: models.mlp(dropout=-0.1), ValueError, r"Received: dropout=-0.1"),
+    ("models.mlp", "no classes", lambda t: models.mlp(num_classes=0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=0"),
+    ("models.cnn", "one filter count", lambda t: models.cnn(filters=(8,)), ValueError, r"`filters` must be two positive integers. Received: filters=\(8,\)"),
+    ("models.cnn", "negative filters", lambda t: models.cnn(filters=(8, -1)), ValueError, r"Received: filters=\(8, -1\)"),
+    ("models.cnn", "dense = 0", lambda t: models.cnn(dense=0), ValueError, r"`dense` must be an integer >= 1. Received: dense=0"),
+    ("models.cnn", "classes a float", lambda t: models.cnn(num_classes=10.0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=10.0"),
+    ("models.one_cycle", "peak_lr = 0", lambda t: models.one_cycle(0, 10), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=0"),
+    ("models.one_cycle", "total_steps = 0", lambda t: models.one_cycle(0.1, 0), ValueError, r"`total_steps` must be an integer >= 1. Received: total_steps=0"),
+    ("models.one_cycle", "warmup_fraction 1", lambda t: models.one_cycle(0.1, 10, 1.0), ValueError, r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=1.0"),
+    ("models.one_cycle", "start_factor 0", lambda t: models.one_cycle(0.1, 10, 0.2, 0.0), ValueError, r"`start_factor` must be a number in \(0, 1\]. Received: start_factor=0.0"),
+    ("models.Recipe", "batch_size = 0", lambda t: models.Recipe(batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
+    ("models.Recipe", "negative epochs", lambda t: models.Recipe(epochs=-1), ValueError, r"`epochs` must be an integer >= 1. Received: epochs=-1"),
+    ("models.Recipe", "negative peak_lr", lambda t: models.Recipe(peak_lr=-0.1), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=-0.1"),
+    ("models.Recipe", "unknown schedule", lambda t: models.Recipe(schedule="cosine"), ValueError, r"`schedule` must be one of \['constant', 'one_cycle'\]. Received: schedule='cosine'"),
+    ("models.Recipe", "warmup_fraction 2", lambda t: models.Recipe(warmup_fraction=2), ValueError, r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=2"),
+    ("models.Recipe", "compile a non-model", lambda t: models.CNN_RECIPE.compile("cnn", 1000), ValueError, r"`model` must be a keras.Model. Received: str"),
+    ("models.Recipe", "steps for no samples", lambda t: models.CNN_RECIPE.steps_per_epoch(0), ValueError, r"`train_size` must be an integer >= 1. Received: train_size=0"),
+    ("models.Recipe", "learning rate for 0 epochs", lambda t: models.CNN_RECIPE.learning_rate(1000, epochs=0), ValueError, r"`epochs` must be an integer >= 1. Received: epochs=0"),
+    # plots
+    ("plots.plot_history", "empty dict", lambda t: plots.plot_history({}), ValueError, r"`histories` must be a History, a dict of per-epoch lists, or a non-empty dict of them. Received: \{\}"),
+    ("plots.plot_history", "metric not recorded", lambda t: plots.plot_history({"loss": [1.0]}, metrics=["auc"]), ValueError, r"`metrics` \['auc'\] not found in the history of run '' ?; it has \['loss'\]"),
+    ("plots.plot_history", "a run that is not a history", lambda t: plots.plot_history({"run": 3}), ValueError, r"`histories\['run'\]` must be a keras History or a dict of per-epoch lists. Received: int"),
+    ("plots.digit_grid", "27x27 images", lambda t: plots.digit_grid(np.zeros((3, 27, 27))), ValueError, r"`images` must be a non-empty batch of 28x28 digits.* Received: images.shape=\(3, 27, 27\)"),
+    ("plots.digit_grid", "no images", lambda t: plots.digit_grid(np.zeros((0, 784))), ValueError, r"Received: images.shape=\(0, 784\)"),
+    ("plots.digit_grid", "ncols = 0", lambda t: plots.digit_grid(IMAGES, ncols=0), ValueError, r"`ncols` must be an integer >= 1. Received: ncols=0"),
+    ("plots.digit_grid", "max_images = 0", lambda t: plots.digit_grid(IMAGES, max_images=0), ValueError, r"`max_images` must be an integer >= 1. Received: max_images=0"),
+    ("plots.digit_grid", "too few labels", lambda t: plots.digit_grid(IMAGES, labels=[1]), ValueError, r"`labels` must have one label per image. Received: labels.shape=\(1,\) for 4 images"),
+    ("plots.digit_grid", "too few predictions", lambda t: plots.digit_grid(IMAGES, predictions=[1, 2]), ValueError, r"`predictions` must have one entry per image. Received: predictions.shape=\(2,\) for 4 images"),
+    ("plots.confusion_matrix", "lengths differ", lambda t: plots.confusion_matrix([0, 1], [0]), ValueError, r"Received: y_true.shape=\(2,\), y_pred.shape=\(1,\)"),
+    ("plots.confusion_matrix", "label out of range", lambda t: plots.confusion_matrix([0, 10], [0, 1]), ValueError, r"`y_true` must hold class indices in \[0, 10\). Received values in \[0, 10\]"),
+    ("plots.confusion_matrix", "negative prediction", lambda t: plots.confusion_matrix([0, 1], [-1, 1]), ValueError, r"`y_pred` must hold class indices in \[0, 10\). Received values in \[-1, 1\]"),
+    ("plots.confusion_matrix", "one class", lambda t: plots.confusion_matrix([0], [0], num_classes=1), ValueError, r"`num_classes` must be an integer >= 2. Received: num_classes=1"),
+    ("plots.plot_confusion_matrix", "lengths differ", lambda t: plots.plot_confusion_matrix([0, 1, 2], [0]), ValueError, r"Received: y_true.shape=\(3,\), y_pred.shape=\(1,\)"),
+    # source
+    ("source.show_source", "not a function", lambda t: show_source(3), ValueError, r"`obj` must be a Python function, class or method defined in a source file. Received: 3 \(int\)"),
+    ("source.show_source", "a built-in", lambda t: show_source(len), ValueError, r"Received: <built-in function len> \(builtin_function_or_method\)"),
+]
+
+
+def public_names():
+    names = set()
+    for mod in MODULES:
+        module = importlib.import_module(f"kerascool_lib.{mod}")
+        names.update(f"{mod}.{name}" for name in module.__all__)
+    return names
+
+
+@pytest.mark.parametrize(
+    "name, call, exc, pattern",
+    [case[:1] + case[2:] for case in CASES],
+    ids=[f"{c[0]}: {c[1]}" for c in CASES],
+)
+def test_bad_input_is_refused_with_a_clear_message(name, call, exc, pattern, tmp_path):
+    with pytest.raises(exc) as info:
+        call(tmp_path)
+    assert re.search(pattern, str(info.value)), f"{name}: message was {str(info.value)!r}"
+
+
+def test_every_public_name_is_covered():
+    covered = {case[0] for case in CASES} | set(NO_INPUT)
+    assert sorted(public_names() - covered) == [], "public names without a bad-input case"
+    assert sorted(covered - public_names()) == [], "cases for names that are not public"
+
+
+def test_the_case_count_in_this_docstring_is_true():
+    stated = int(re.search(r"Cases: (\d+)", __doc__).group(1))
+    assert stated == len(CASES)
+
+
+def test_case_ids_are_unique():
+    ids = [f"{c[0]}: {c[1]}" for c in CASES]
+    assert len(ids) == len(set(ids))
