@@ -1,7 +1,10 @@
 """Every chapter runs under papermill with smoke parameters, into a temporary folder.
 
-This is how a reader would parameterise a chapter; the test also proves that running a
-chapter changes nothing in the repository (no stray files, the notebook itself untouched).
+This is how a reader would parameterise a chapter. The test also proves the chapter is
+idempotent: its checked cells (``# NBVAL_CHECK_OUTPUT``) print exactly what the stored run
+printed, and running it changes nothing in the repository (no stray files, the notebook
+itself untouched). With nbval's run of the same chapter, every chapter runs twice per test
+session in its own folder.
 """
 
 import subprocess
@@ -9,7 +12,7 @@ import subprocess
 import papermill
 import pytest
 
-from chapters import ROOT, cell_text, chapter_paths, read
+from chapters import CHECK_MARK, ROOT, cell_text, chapter_paths, read
 
 CHAPTERS = chapter_paths()
 
@@ -35,5 +38,8 @@ def test_chapter_runs_with_smoke_parameters(path, tmp_path):
     assert len(injected) == 1 and "profile = \"smoke\"" in injected[0].source
     footer = cell_text(nb.cells[-1])
     assert "profile     smoke" in footer, footer
+    stored = {c.source: cell_text(c) for c in read(path).cells if c.cell_type == "code" and CHECK_MARK.search(c.source)}
+    fresh = {c.source: cell_text(c) for c in nb.cells if c.source in stored}
+    assert stored and fresh == stored, "checked cells must print what the stored run printed"
     assert path.read_bytes() == source, "papermill must not touch the chapter"
     assert _repo_state() == before, "running a chapter left files behind in the repository"

@@ -1,0 +1,33 @@
+"""Determinism on CPU: the same seed gives the same numbers, end to end through a chapter.
+
+(The shared CNN recipe is checked bit for bit in test_models.py.)
+"""
+
+import re
+
+import papermill
+
+from chapters import ROOT, read
+
+CHAPTER = ROOT / "chapters" / "layers" / "lambda_training_phase.ipynb"
+TIMING = re.compile(r"wall time [\d.]+ s|\d+m?s/step|\b\d+s\b")
+
+
+def _numbers(path):
+    lines = []
+    for cell in read(path).cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                lines.append(TIMING.sub("<time>", out["text"]))
+    return lines
+
+
+def test_a_chapter_gives_the_same_metrics_twice_with_the_same_seed(tmp_path):
+    runs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}.ipynb"
+        papermill.execute_notebook(str(CHAPTER), str(out), parameters={"profile": "smoke", "seed": 0},
+                                   kernel_name="python3", cwd=str(CHAPTER.parent), progress_bar=False)
+        runs.append(_numbers(out))
+    assert any("test acc" in line for line in runs[0]), "the chapter reports its metrics"
+    assert runs[0] == runs[1]
