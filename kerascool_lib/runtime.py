@@ -124,21 +124,30 @@ def describe_devices() -> list[dict]:
 
     out = []
     for dev in tf.config.list_physical_devices():
-        if dev.device_type not in ("CPU", "GPU", "TPU"):
-            continue
-        entry = {"type": dev.device_type, "name": dev.name, "compute_capability": None}
+        details = {}
         if dev.device_type == "GPU":
             try:
                 details = tf.config.experimental.get_device_details(dev)
             except Exception:  # no details on some platforms
                 details = {}
-            entry["name"] = details.get("device_name", dev.name)
-            cc = details.get("compute_capability")
-            entry["compute_capability"] = tuple(cc) if cc else None
-        elif dev.device_type == "CPU":
-            entry["name"] = f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-        out.append(entry)
+        entry = _device_entry(dev.device_type, dev.name, details)
+        if entry is not None:
+            out.append(entry)
     return out
+
+
+def _device_entry(device_type: str, name: str, details: Mapping) -> dict | None:
+    """One entry of :func:`describe_devices` from what TensorFlow reports (pure, for tests)."""
+    if device_type not in ("CPU", "GPU", "TPU"):
+        return None
+    entry = {"type": device_type, "name": name, "compute_capability": None}
+    if device_type == "GPU":
+        entry["name"] = details.get("device_name", name)
+        cc = details.get("compute_capability")
+        entry["compute_capability"] = tuple(cc) if cc else None
+    elif device_type == "CPU":
+        entry["name"] = f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+    return entry
 
 
 def _check_devices(devices):

@@ -62,6 +62,32 @@ def test_describe_devices_on_this_machine():
     runtime.choose_precision(devices)  # what it returns is accepted by the decisions
 
 
+@pytest.mark.parametrize(
+    "device_type, name, details, expected",
+    [
+        ("GPU", "/physical_device:GPU:0", {"device_name": "Tesla T4", "compute_capability": (7, 5)},
+         {"type": "GPU", "name": "Tesla T4", "compute_capability": (7, 5)}),
+        ("GPU", "/physical_device:GPU:0", {}, {"type": "GPU", "name": "/physical_device:GPU:0", "compute_capability": None}),
+        ("TPU", "/physical_device:TPU:0", {}, {"type": "TPU", "name": "/physical_device:TPU:0", "compute_capability": None}),
+        ("XLA_CPU", "x", {}, None),
+    ],
+)
+def test_device_entries_from_tensorflow_reports(device_type, name, details, expected):
+    entry = runtime._device_entry(device_type, name, details)
+    assert entry == expected
+    if entry:
+        runtime.choose_precision([entry])  # every entry is accepted by the decisions
+
+
+def test_a_reported_t4_gets_mixed_float16_and_xla():
+    t4 = runtime._device_entry("GPU", "gpu0", {"device_name": "Tesla T4", "compute_capability": (7, 5)})
+    cpu = runtime._device_entry("CPU", "cpu0", {})
+    assert runtime.choose_precision([cpu, t4]) == "mixed_float16"
+    assert runtime.choose_jit_compile([cpu, t4]) is True
+    run = runtime.Run(runtime.PROFILES["full"], 0, [cpu, t4], "mixed_float16", True, {})
+    assert run.device == "GPU: Tesla T4"
+
+
 def test_setup_seeds_everything_and_reports(capsys):
     import keras
 
