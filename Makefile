@@ -1,17 +1,21 @@
 # Make Keras Cooler. The README's two commands: `make book` and `make test`.
-# Both create or refresh the local virtual environment .venv from pyproject.toml first.
+# Both create or refresh the local virtual environment .venv from pyproject.toml first, and the
+# book's front-end packages (widget embed bundle, MathJax) in web/node_modules from the
+# committed web/package-lock.json, with `npm ci`.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # One chapter (NB=chapters/start/getting_started.ipynb) or all of them.
-NB     ?= $(shell $(PYTHON) -c "import re,pathlib;print(' '.join(p+'.ipynb' for p in re.findall(r'file:\s*(chapters/\S+)', pathlib.Path('_toc.yml').read_text())))")
+NB     ?= $(shell $(PYTHON) -c "import re,pathlib;print(' '.join(p+'.ipynb' for p in re.findall(r'file:\s*(chapters/\S+)', pathlib.Path('_toc.yml').read_text()) if pathlib.Path(p+'.ipynb').exists()))")
+# npm writes this file at the end of a successful `npm ci`.
+WEB    := web/node_modules/.package-lock.json
 
 .PHONY: book test execute clean help
 
 help:
 	@echo "make book     build the book into _build/html (the main job)"
-	@echo "make test     run the whole test suite (library, notebooks, book build)"
+	@echo "make test     run the whole test suite (library, notebooks, book build, pages in a browser)"
 	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
 
 $(BIN)/python:
@@ -26,11 +30,15 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-book: $(VENV)/.book-installed
+$(WEB): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+book: $(VENV)/.book-installed $(WEB)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed $(WEB)
 	KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile
 
 execute: $(VENV)/.book-installed

@@ -10,9 +10,10 @@ Modules, one concept each:
 - :mod:`kerascool_lib.models`: the reference MNIST models and their training recipe.
 - :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
+- :mod:`kerascool_lib.widgets`: controls over precomputed results that work without a kernel.
 """
 
-from kerascool_lib import data, models, plots, runtime
+from kerascool_lib import data, models, plots, runtime, widgets
 from kerascool_lib.data import load_mnist, locate_mnist, mnist_splits
 from kerascool_lib.runtime import PROFILES, Profile, Run, setup
 from kerascool_lib.source import show_source
@@ -26,6 +27,7 @@ __all__ = [
     "models",
     "plots",
     "runtime",
+    "widgets",
     "load_mnist",
     "locate_mnist",
     "mnist_splits",

@@ -64,6 +64,7 @@ class Profile:
         _checks.optional_integer(self.test_size, "test_size", 1)
 
 
+#: The run profiles by name: ``"smoke"``, ``"cpu"`` and ``"full"`` (see :class:`Profile`).
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", 2000, 500, 1000, "CI check on a small slice; its numbers are not results"),
     "cpu": Profile("cpu", None, 5000, None, "the book's stored outputs: real results on 2 CPU cores"),

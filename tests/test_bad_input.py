@@ -1,7 +1,7 @@
 """Bad input to every public name of kerascool_lib: a clear error naming the argument, the
 value received and what was expected. One test per case, from one table.
 
-Cases: 99 (checked by ``test_the_case_count_in_this_docstring_is_true``).
+Cases: 109 (checked by ``test_the_case_count_in_this_docstring_is_true``).
 
 Every public name (each module's ``__all__``) must have at least one case here, or be listed
 in ``NO_INPUT`` with the reason it takes no input; ``test_every_public_name_is_covered`` fails
@@ -15,9 +15,9 @@ import re
 import numpy as np
 import pytest
 
-from kerascool_lib import data, models, plots, runtime, show_source
+from kerascool_lib import data, models, plots, runtime, show_source, widgets
 
-MODULES = ["data", "runtime", "models", "plots", "source"]
+MODULES = ["data", "runtime", "models", "plots", "source", "widgets"]
 
 #: Public names that take no input, with the reason.
 NO_INPUT = {
@@ -160,6 +160,17 @@ CASES = [
     # source
     ("source.show_source", "not a function", lambda t: show_source(3), ValueError, r"`obj` must be a Python function, class or method defined in a source file. Received: 3 \(int\)"),
     ("source.show_source", "a built-in", lambda t: show_source(len), ValueError, r"Received: <built-in function len> \(builtin_function_or_method\)"),
+    # widgets
+    ("widgets.stepper", "no panels", lambda t: widgets.stepper([], []), ValueError, r"`panels` must be a non-empty sequence\. Received: panels=\[\]"),
+    ("widgets.stepper", "panels a string", lambda t: widgets.stepper("<b>x</b>", ["x"]), ValueError, r"`panels` must be a non-empty sequence\. Received: panels='<b>x</b>'"),
+    ("widgets.stepper", "labels a string", lambda t: widgets.stepper(["a", "b"], "ab"), ValueError, r"`labels` must be a sequence of strings\. Received: labels='ab'"),
+    ("widgets.stepper", "too few labels", lambda t: widgets.stepper(["a", "b"], ["a"]), ValueError, r"`labels` must have one label per panel\. Received: 1 labels for 2 panels"),
+    ("widgets.stepper", "repeated labels", lambda t: widgets.stepper(["a", "b"], ["a", "a"]), ValueError, r"`labels` must be distinct, non-empty strings\. Received: labels=\['a', 'a'\]"),
+    ("widgets.stepper", "a label not a string", lambda t: widgets.stepper(["a", "b"], ["a", 2]), ValueError, r"Received: labels=\['a', 2\]"),
+    ("widgets.stepper", "an empty label", lambda t: widgets.stepper(["a"], [""]), ValueError, r"Received: labels=\[''\]"),
+    ("widgets.stepper", "description not a string", lambda t: widgets.stepper(["a"], ["a"], description=3), ValueError, r"`description` must be a string\. Received: description=3"),
+    ("widgets.stepper", "bytes that are not PNG", lambda t: widgets.stepper([b"GIF89a..."], ["a"]), ValueError, r"`panels\[0\]` must be PNG bytes when it is bytes\. Received: 9 bytes starting with b'GIF89a\.\.'"),
+    ("widgets.stepper", "an array as a panel", lambda t: widgets.stepper(["a", np.zeros(3)], ["a", "b"]), ValueError, r"`panels\[1\]` must be a matplotlib Figure, PNG bytes, an HTML string or an ipywidget\. Received: ndarray"),
 ]
 
 

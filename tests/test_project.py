@@ -15,7 +15,7 @@ from chapters import ROOT, repository_url
 
 import kerascool_lib
 
-MODULES = ["data", "runtime", "models", "plots", "source"]
+MODULES = ["data", "runtime", "models", "plots", "source", "widgets"]
 
 
 def readme_setup_commands():
@@ -29,10 +29,21 @@ def test_readme_setup_is_exactly_two_commands():
     assert readme_setup_commands() == ["make book", "make test"]
 
 
+def readme_browser_commands():
+    section = (ROOT / "README.md").read_text().split("### Browser tests", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
 def test_ci_runs_the_readme_test_command_and_nothing_else():
+    """.ci/run does what the README tells a user: install Debian's chromium if it is missing,
+    then the README's test command with the browser tests required."""
     lines = [l.strip() for l in (ROOT / ".ci" / "run").read_text().splitlines()]
     commands = [l for l in lines if l and not l.startswith("#") and not l.startswith("set ") and not l.startswith("cd ")]
-    assert commands == [readme_setup_commands()[1]]
+    install, test = readme_browser_commands()
+    assert test == f"KERASCOOL_REQUIRE_BROWSER=1 {readme_setup_commands()[1]}"
+    assert re.fullmatch(r"if \[ ! -x /usr/bin/chromium \]; then apt-get update && .*apt-get install -y chromium; fi", install)
+    assert commands == [install, test]
 
 
 def test_one_repository_url_everywhere():
