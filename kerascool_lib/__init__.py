@@ -9,11 +9,13 @@ Modules, one concept each:
 - :mod:`kerascool_lib.runtime`: run profiles, devices, precision policy, seeds, the run card.
 - :mod:`kerascool_lib.models`: the reference MNIST models and their training recipe.
 - :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
+- :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best (atomic saves), warmup
+  schedules, variables set on a schedule mid-training.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
 - :mod:`kerascool_lib.widgets`: controls over precomputed results that work without a kernel.
 """
 
-from kerascool_lib import data, models, plots, runtime, widgets
+from kerascool_lib import callbacks, data, models, plots, runtime, widgets
 from kerascool_lib.data import load_mnist, locate_mnist, mnist_splits
 from kerascool_lib.runtime import PROFILES, Profile, Run, setup
 from kerascool_lib.source import show_source
@@ -23,6 +25,7 @@ __version__ = "0.1.0"
 #: The public API: every name here is documented with an example and unit-tested.
 __all__ = [
     "__version__",
+    "callbacks",
     "data",
     "models",
     "plots",

@@ -14,6 +14,7 @@ import argparse
 import os
 import pathlib
 import re
+import shutil
 import sys
 import tempfile
 
@@ -76,6 +77,7 @@ def execute_in_place(path, profile: str = "cpu", timeout: int = 1800) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             nbformat.write(nb, f)
+        shutil.copymode(path, tmp)  # mkstemp makes 0600 files; keep the notebook's mode
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

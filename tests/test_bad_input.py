@@ -1,7 +1,7 @@
 """Bad input to every public name of kerascool_lib: a clear error naming the argument, the
 value received and what was expected. One test per case, from one table.
 
-Cases: 109 (checked by ``test_the_case_count_in_this_docstring_is_true``).
+Cases: 140 (checked by ``test_the_case_count_in_this_docstring_is_true``).
 
 Every public name (each module's ``__all__``) must have at least one case here, or be listed
 in ``NO_INPUT`` with the reason it takes no input; ``test_every_public_name_is_covered`` fails
@@ -12,12 +12,21 @@ import importlib
 import pathlib
 import re
 
+import keras
 import numpy as np
 import pytest
 
 from kerascool_lib import data, models, plots, runtime, show_source, widgets
+from kerascool_lib.callbacks import (
+    EvaluateAndKeepBest,
+    LinearWarmup,
+    LinearWarmupCallback,
+    VariableScheduler,
+    save_weights_atomically,
+    swapped_weights,
+)
 
-MODULES = ["data", "runtime", "models", "plots", "source", "widgets"]
+MODULES = ["data", "runtime", "models", "plots", "source", "widgets", "callbacks"]
 
 #: Public names that take no input, with the reason.
 NO_INPUT = {
@@ -29,6 +38,7 @@ NO_INPUT = {
     "models.CNN_RECIPE": "a constant",
     "models.MLP_RECIPE": "a constant",
     "plots.STYLE": "a constant",
+    "callbacks.LearningRateRecorder": "takes no arguments",
 }
 
 CPU = {"type": "CPU", "name": "cpu", "compute_capability": None}
@@ -38,6 +48,24 @@ LABELS = np.arange(4)
 
 def _run(profile="smoke"):
     return runtime.Run(runtime.PROFILES[profile], 0, [CPU], "float32", False, {})
+
+
+_MODEL = []
+
+
+def _model():
+    """A tiny model (4 weight arrays), built once, for the callbacks' cases."""
+    if not _MODEL:
+        inputs = keras.Input((4,))
+        _MODEL.append(keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(3)(inputs))))
+    return _MODEL[0]
+
+
+_VAL = (np.zeros((4, 4)), np.zeros(4))
+
+
+def _OK(y_true, y_pred):
+    return 0.0
 
 
 def _npz(tmp, **arrays):
@@ -171,6 +199,38 @@ CASES = [
     ("widgets.stepper", "description not a string", lambda t: widgets.stepper(["a"], ["a"], description=3), ValueError, r"`description` must be a string\. Received: description=3"),
     ("widgets.stepper", "bytes that are not PNG", lambda t: widgets.stepper([b"GIF89a..."], ["a"]), ValueError, r"`panels\[0\]` must be PNG bytes when it is bytes\. Received: 9 bytes starting with b'GIF89a\.\.'"),
     ("widgets.stepper", "an array as a panel", lambda t: widgets.stepper(["a", np.zeros(3)], ["a", "b"]), ValueError, r"`panels\[1\]` must be a matplotlib Figure, PNG bytes, an HTML string or an ipywidget\. Received: ndarray"),
+    # callbacks
+    ("callbacks.save_weights_atomically", "model is not a keras.Model", lambda t: save_weights_atomically("net", t / "a.weights.h5"), ValueError, r"`model` must be a keras.Model. Received: model='net' of type str"),
+    ("callbacks.save_weights_atomically", "filepath without .weights.h5", lambda t: save_weights_atomically(_model(), t / "best.h5"), ValueError, r"`filepath` must be a path ending in '\.weights\.h5' .* Received: filepath=.*best\.h5"),
+    ("callbacks.save_weights_atomically", "filepath is not a path", lambda t: save_weights_atomically(_model(), 3), ValueError, r"Received: filepath=3"),
+    ("callbacks.swapped_weights", "model is not a keras.Model", lambda t: swapped_weights(None, []).__enter__(), ValueError, r"`model` must be a keras.Model. Received: model=None of type NoneType"),
+    ("callbacks.swapped_weights", "weights of the wrong shapes", lambda t: swapped_weights(_model(), [np.zeros(3)]).__enter__(), ValueError, r"`weights` must be a list of arrays with the shapes of model.get_weights\(\), 4 arrays. Received: 1 arrays of shapes \[\(3,\)\]"),
+    ("callbacks.swapped_weights", "weights file missing", lambda t: swapped_weights(_model(), t / "none.weights.h5").__enter__(), ValueError, r"`weights` must be an existing weights file. Received: weights=.*none\.weights\.h5"),
+    ("callbacks.swapped_weights", "weights is a number", lambda t: swapped_weights(_model(), 1.5).__enter__(), ValueError, r"`weights` must be a list of arrays .* Received: weights=1.5"),
+    ("callbacks.EvaluateAndKeepBest", "validation_data is one array", lambda t: EvaluateAndKeepBest(np.zeros((4, 4)), _OK, "v"), ValueError, r"`validation_data` must be a tuple \(x_val, y_val\) of arrays. Received: validation_data of type ndarray"),
+    ("callbacks.EvaluateAndKeepBest", "validation_data with three items", lambda t: EvaluateAndKeepBest((1, 2, 3), _OK, "v"), ValueError, r"Received: validation_data of type tuple with 3 items"),
+    ("callbacks.EvaluateAndKeepBest", "validation_data of unequal lengths", lambda t: EvaluateAndKeepBest((np.zeros((4, 2)), np.zeros(3)), _OK, "v"), ValueError, r"Received: len\(x_val\)=4, len\(y_val\)=3"),
+    ("callbacks.EvaluateAndKeepBest", "metric is not callable", lambda t: EvaluateAndKeepBest(_VAL, "f1", "v"), ValueError, r"`metric` must be a function metric\(y_true, y_pred\) -> float. Received: metric='f1'"),
+    ("callbacks.EvaluateAndKeepBest", "empty name", lambda t: EvaluateAndKeepBest(_VAL, _OK, ""), ValueError, r"`name` must be a non-empty string .* Received: name=''"),
+    ("callbacks.EvaluateAndKeepBest", "unknown mode", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", mode="auto"), ValueError, r"`mode` must be one of \['max', 'min'\]. Received: mode='auto'"),
+    ("callbacks.EvaluateAndKeepBest", "filepath without .weights.h5", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", filepath="best.keras"), ValueError, r"`filepath` must be a path ending in '\.weights\.h5' .* Received: filepath='best.keras'"),
+    ("callbacks.EvaluateAndKeepBest", "negative min_delta", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", min_delta=-0.1), ValueError, r"`min_delta` must be a number in \[0, inf\]. Received: min_delta=-0.1"),
+    ("callbacks.EvaluateAndKeepBest", "restore_best_weights not a bool", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", restore_best_weights="yes"), ValueError, r"`restore_best_weights` must be True or False. Received: restore_best_weights='yes'"),
+    ("callbacks.EvaluateAndKeepBest", "batch_size zero", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
+    ("callbacks.EvaluateAndKeepBest", "verbose 2", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", verbose=2), ValueError, r"`verbose` must be 0 or 1. Received: verbose=2"),
+    ("callbacks.LinearWarmup", "peak_learning_rate zero", lambda t: LinearWarmup(0.0, 10), ValueError, r"`peak_learning_rate` must be a positive number. Received: peak_learning_rate=0.0"),
+    ("callbacks.LinearWarmup", "peak_learning_rate infinite", lambda t: LinearWarmup(float("inf"), 10), ValueError, r"`peak_learning_rate` must be a finite positive number. Received: peak_learning_rate=inf"),
+    ("callbacks.LinearWarmup", "warmup_steps zero", lambda t: LinearWarmup(1e-3, 0), ValueError, r"`warmup_steps` must be an integer >= 1. Received: warmup_steps=0"),
+    ("callbacks.LinearWarmup", "warmup_steps a float", lambda t: LinearWarmup(1e-3, 2.5), ValueError, r"Received: warmup_steps=2.5"),
+    ("callbacks.LinearWarmup", "after is a function", lambda t: LinearWarmup(1e-3, 5, after=lambda s: 0.1), ValueError, r"`after` must be a keras.optimizers.schedules.LearningRateSchedule or None. Received: after=<function"),
+    ("callbacks.LinearWarmupCallback", "both lengths given", lambda t: LinearWarmupCallback(1e-3, 10, warmup_epochs=1), ValueError, r"Pass exactly one of `warmup_steps` and `warmup_epochs`. Received: warmup_steps=10, warmup_epochs=1"),
+    ("callbacks.LinearWarmupCallback", "no length given", lambda t: LinearWarmupCallback(1e-3), ValueError, r"Received: warmup_steps=None, warmup_epochs=None"),
+    ("callbacks.LinearWarmupCallback", "warmup_epochs negative", lambda t: LinearWarmupCallback(1e-3, warmup_epochs=-1), ValueError, r"`warmup_epochs` must be a positive number. Received: warmup_epochs=-1"),
+    ("callbacks.LinearWarmupCallback", "peak_learning_rate a string", lambda t: LinearWarmupCallback("1e-3", 10), ValueError, r"`peak_learning_rate` must be a positive number. Received: peak_learning_rate='1e-3'"),
+    ("callbacks.VariableScheduler", "variable is a float", lambda t: VariableScheduler(0.1, lambda i: 0.1), ValueError, r"`variable` must be a keras.Variable, .* Received: variable=0.1 of type float"),
+    ("callbacks.VariableScheduler", "schedule is a list", lambda t: VariableScheduler(keras.Variable(0.1), [0.1, 0.2]), ValueError, r"`schedule` must be a function of the epoch or step index. Received: schedule=\[0.1, 0.2\]"),
+    ("callbacks.VariableScheduler", "per is 'batch'", lambda t: VariableScheduler(keras.Variable(0.1), lambda i: 0.1, per="batch"), ValueError, r"`per` must be one of \['epoch', 'step'\]. Received: per='batch'"),
+    ("callbacks.VariableScheduler", "name with spaces", lambda t: VariableScheduler(keras.Variable(0.1), lambda i: 0.1, name=" e "), ValueError, r"`name` must be a non-empty string without surrounding spaces.* Received: name=' e '"),
 ]
 
 

@@ -31,7 +31,9 @@ def test_strip_runtime_logs_keeps_real_stderr():
 def test_execute_in_place_stores_outputs_in_the_profile(tmp_path):
     path = tmp_path / "ok.ipynb"
     nbformat.write(_notebook("import os; print(os.environ['KERASCOOL_PROFILE'])"), path)
+    path.chmod(0o644)
     _book.execute_in_place(path, profile="smoke", timeout=120)
+    assert path.stat().st_mode & 0o777 == 0o644, "the notebook keeps its permissions"
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].outputs[0].text == "smoke\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.ipynb"], "no temporary file left"

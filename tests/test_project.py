@@ -15,7 +15,7 @@ from chapters import ROOT, repository_url
 
 import kerascool_lib
 
-MODULES = ["data", "runtime", "models", "plots", "source", "widgets"]
+MODULES = ["data", "runtime", "models", "plots", "source", "widgets", "callbacks"]
 
 
 def readme_setup_commands():

@@ -1,0 +1,733 @@
+"""Callbacks and schedules: evaluate anything and keep the best, warm up, change hyper-parameters.
+
+The reusable parts of the book's *Callbacks* chapters, for Keras 3 on any backend:
+
+- :func:`save_weights_atomically`: write a ``.weights.h5`` file so that a crash mid-save never
+  destroys the previous one (write to a temporary file, then rename).
+- :func:`swapped_weights`: use other weights for a while (evaluate the best epoch's weights),
+  then put the originals back, also when an exception is raised.
+- :class:`EvaluateAndKeepBest`: compute any Python metric on validation data after each epoch,
+  log it (so ``History``, ``EarlyStopping`` and ``ModelCheckpoint`` can use it) and keep the
+  best weights.
+- :class:`LinearWarmup`: a learning-rate schedule that ramps up linearly, then hands over to
+  another schedule; :class:`LinearWarmupCallback`: the same ramp set per batch by a callback.
+- :class:`LearningRateRecorder`: the learning rate each optimizer step used.
+- :class:`VariableScheduler`: set any ``keras.Variable`` (a loss weight) on a schedule, per epoch
+  or per step.
+
+A rule for every backend: state that the compiled training step reads (a loss weight) must
+belong to the model, as a weight or an attribute of the model or of one of its layers, or to its
+optimizer. TensorFlow also reads a global ``keras.Variable`` at run time, but JAX captures it as
+a constant when it traces the step, so assigning it later changes nothing, silently.
+:class:`VariableScheduler` therefore refuses a variable the model does not own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pathlib
+import uuid
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerascool_lib import _checks
+
+__all__ = [
+    "save_weights_atomically",
+    "swapped_weights",
+    "EvaluateAndKeepBest",
+    "LinearWarmup",
+    "LinearWarmupCallback",
+    "LearningRateRecorder",
+    "VariableScheduler",
+]
+
+_WEIGHTS_SUFFIX = ".weights.h5"
+
+
+# ── argument checks ───────────────────────────────────────────────────────────────────────────
+
+
+def _check_model(model, name="model"):
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"`{name}` must be a keras.Model. Received: {name}={model!r} "
+            f"of type {type(model).__name__}"
+        )
+    return model
+
+
+def _check_weights_path(filepath, name="filepath"):
+    if not isinstance(filepath, (str, os.PathLike)) or not str(filepath).endswith(_WEIGHTS_SUFFIX):
+        raise ValueError(
+            f"`{name}` must be a path ending in '{_WEIGHTS_SUFFIX}' (Keras's weights format). "
+            f"Received: {name}={filepath!r}"
+        )
+    return pathlib.Path(filepath)
+
+
+def _check_positive_finite(value, name):
+    """``value`` as a float, if it is a finite real number > 0 (a rate, not inf or nan)."""
+    value = _checks.positive_number(value, name)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite positive number. Received: {name}={value!r}")
+    return value
+
+
+def _check_verbose(value):
+    if isinstance(value, (bool, float)) or value not in (0, 1):
+        raise ValueError(f"`verbose` must be 0 or 1. Received: verbose={value!r}")
+    return int(value)
+
+
+def _check_log_name(value, name="name"):
+    if not isinstance(value, str) or not value or value.strip() != value:
+        raise ValueError(
+            f"`{name}` must be a non-empty string without surrounding spaces, used as the key "
+            f"in `logs` and `history`. Received: {name}={value!r}"
+        )
+    return value
+
+
+def _check_steps_per_execution(model, who):
+    spe = getattr(model, "steps_per_execution", 1)
+    if spe != 1:
+        raise ValueError(
+            f"{who} acts once per batch, but the model was compiled with "
+            f"steps_per_execution={spe}, which runs several optimizer steps per batch "
+            "callback. Compile with steps_per_execution=1, or use a LearningRateSchedule, "
+            "which is evaluated inside every step."
+        )
+
+
+def _as_number(raw) -> float | None:
+    """``raw`` as a Python float if it is a single real number (a NumPy or backend scalar
+    included), else None. Strings and booleans are not numbers here."""
+    if isinstance(raw, (str, bytes, bool, np.bool_)) or raw is None:
+        return None
+    try:
+        array = np.asarray(raw)
+    except (TypeError, ValueError, RuntimeError):  # objects NumPy cannot convert
+        return None
+    if array.size != 1 or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        return None
+    return float(array.reshape(()))
+
+
+def _optimizer_step(model) -> int:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return 0
+    return int(ops.convert_to_numpy(optimizer.iterations))
+
+
+# ── saving and swapping weights ───────────────────────────────────────────────────────────────
+
+
+def _fsync_path(path: pathlib.Path) -> None:
+    """Flush a file (or, on POSIX, a folder entry) to the disk; best effort for folders."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. folders cannot be opened on Windows
+        if path.is_dir():
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not path.is_dir():
+            raise
+    finally:
+        os.close(fd)
+
+
+def save_weights_atomically(model: keras.Model, filepath: str | os.PathLike) -> pathlib.Path:
+    """Save ``model``'s weights to ``filepath`` so that a failed save leaves the old file intact.
+
+    ``model.save_weights(path)`` opens ``path`` for writing at once, which truncates the file
+    there: if the process crashes or the disk fills up mid-save, the previous weights are gone
+    and the half-written file does not load. This function writes to a temporary file in the same
+    folder, flushes it to the disk, then renames it over ``filepath`` with ``os.replace``, which
+    is atomic on POSIX and Windows: at every moment ``filepath`` holds either the old complete
+    file or the new complete one. If saving raises, the temporary file is removed and the
+    exception propagates; a process killed mid-save may leave a ``.<name>.*.tmp.weights.h5``
+    file next to ``filepath``, never a damaged ``filepath``.
+
+    Args:
+        model: a built ``keras.Model``.
+        filepath: where to save; must end in ``.weights.h5``. Missing folders are created.
+
+    Returns:
+        ``filepath`` as a ``pathlib.Path``.
+
+    Example:
+
+    >>> import tempfile
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_weights_atomically(model, f"{folder}/best.weights.h5")
+    ...     sorted(p.name for p in path.parent.iterdir())  # no temporary file left behind
+    ['best.weights.h5']
+    """
+    _check_model(model)
+    target = _check_weights_path(filepath)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(
+        f".{target.name[: -len(_WEIGHTS_SUFFIX)]}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{_WEIGHTS_SUFFIX}"
+    )
+    try:
+        model.save_weights(tmp)
+        _fsync_path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_path(target.parent)
+    return target
+
+
+def _as_weight_list(model, weights, name="weights"):
+    if isinstance(weights, (str, os.PathLike)):
+        path = _check_weights_path(weights, name)
+        if not path.is_file():
+            raise ValueError(f"`{name}` must be an existing weights file. Received: {name}={str(path)!r}")
+        return path
+    if isinstance(weights, Sequence) and not isinstance(weights, (str, bytes)):
+        expected = [tuple(w.shape) for w in model.weights]
+        received = [tuple(np.shape(w)) for w in weights]
+        if received != expected:
+            raise ValueError(
+                f"`{name}` must be a list of arrays with the shapes of model.get_weights(), "
+                f"{len(expected)} arrays. Received: {len(received)} arrays of shapes "
+                f"{received[:4]}{' ...' if len(received) > 4 else ''}"
+            )
+        return list(weights)
+    raise ValueError(
+        f"`{name}` must be a list of arrays (as model.get_weights() returns) or a path to a "
+        f"'{_WEIGHTS_SUFFIX}' file. Received: {name}={weights!r}"
+    )
+
+
+def _apply_weights(model, weights):
+    if isinstance(weights, pathlib.Path):
+        model.load_weights(weights)
+    else:
+        model.set_weights(weights)
+
+
+@contextlib.contextmanager
+def swapped_weights(model: keras.Model, weights):
+    """Use other weights inside a ``with`` block, then restore the model's own.
+
+    On entry the model's current weights (trainable and non-trainable, e.g. batch-norm
+    statistics) are copied, and ``weights`` are put in; on exit the copy is put back, whether the
+    block finished or raised, and also when putting ``weights`` in fails halfway (a
+    ``.weights.h5`` file from another model, for example, can be loaded partly before it
+    raises). A ``.weights.h5`` file saved from a compiled model also holds the optimizer's
+    state, which loading it overwrites; the optimizer's variables are restored on exit too.
+
+    Args:
+        model: a built ``keras.Model``.
+        weights: a list of arrays, as ``model.get_weights()`` returns, or the path of a
+            ``.weights.h5`` file saved from the same architecture.
+
+    Yields:
+        ``model``, carrying ``weights``.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    >>> model.set_weights([np.ones((1, 1))])
+    >>> with swapped_weights(model, [np.full((1, 1), 5.0)]):
+    ...     float(model.predict(np.ones((1, 1)), verbose=0)[0, 0])
+    5.0
+    >>> float(model.predict(np.ones((1, 1)), verbose=0)[0, 0])  # the original weights are back
+    1.0
+    """
+    _check_model(model)
+    if not model.built:
+        raise ValueError(
+            f"`model` must be built before its weights can be swapped. Received: model={model.name!r}, not built"
+        )
+    weights = _as_weight_list(model, weights)
+    original = model.get_weights()
+    # a .weights.h5 file of a compiled model also holds its optimizer's state, which
+    # load_weights restores too: keep a copy of the optimizer's variables as well
+    optimizer = getattr(model, "optimizer", None)
+    optimizer_variables = list(optimizer.variables) if optimizer is not None else []
+    optimizer_state = [ops.convert_to_numpy(v) for v in optimizer_variables]
+    try:
+        _apply_weights(model, weights)
+        yield model
+    finally:
+        model.set_weights(original)
+        for variable, value in zip(optimizer_variables, optimizer_state):
+            variable.assign(value)
+
+
+# ── evaluate anything, keep the best ──────────────────────────────────────────────────────────
+
+
+class EvaluateAndKeepBest(keras.callbacks.Callback):
+    """Compute any metric on validation data after each epoch; log it and keep the best weights.
+
+    ``ModelCheckpoint`` and ``EarlyStopping`` can only watch what ``fit`` logs, i.e. metrics
+    written as tensor operations averaged over batches. This callback predicts the validation
+    set at the end of each epoch and calls ``metric(y_true, y_pred)`` on the NumPy arrays, so the
+    metric can be anything: macro-F1, the accuracy of the worst class, BLEU, a call into
+    another library. The value is written into ``logs[name]``, so ``History`` records it and
+    callbacks placed *after* this one in the ``callbacks`` list (``ModelCheckpoint``,
+    ``EarlyStopping``, ``ReduceLROnPlateau``) can monitor it with ``mode="max"`` or ``"min"``.
+
+    When the value improves on the best so far (strictly, by more than ``min_delta``; the first
+    finite value always counts), the callback copies the weights into ``best_weights`` (memory)
+    and, if ``filepath`` is given, saves them with :func:`save_weights_atomically`, so a crash
+    mid-save never destroys the previous best file. With ``restore_best_weights=True`` the model
+    ends ``fit`` with the best weights. The best value is kept across several ``fit`` calls, as
+    ``ModelCheckpoint`` does.
+
+    Args:
+        validation_data: a tuple ``(x_val, y_val)`` of arrays with one row per sample.
+        metric: a function ``metric(y_true, y_pred) -> float`` of NumPy arrays; ``y_pred``
+            is what ``model.predict(x_val)`` returns.
+        name: the key of the value in ``logs`` and ``history``, e.g. ``"val_macro_f1"``.
+        mode: ``"max"`` if higher is better, ``"min"`` if lower is better.
+        filepath: optional path ending in ``.weights.h5`` where the best weights are saved.
+        restore_best_weights: put the best weights back into the model when ``fit`` ends.
+        min_delta: the smallest change that counts as an improvement.
+        batch_size: batch size of the validation predictions.
+        verbose: 1 prints one line per epoch.
+
+    Attributes:
+        history: the metric's value after each epoch.
+        best: the best value so far (None before the first epoch).
+        best_epoch: the index (from 0) of the epoch that gave ``best``.
+        best_weights: a copy of the weights of that epoch, as ``model.get_weights()``.
+
+    Example:
+
+    >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int64")
+    >>> def balanced_accuracy(y_true, y_pred):
+    ...     hit = y_pred.argmax(axis=1) == y_true
+    ...     return min(hit[y_true == c].mean() for c in (0, 1))
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    >>> model.compile("adam", "sparse_categorical_crossentropy")
+    >>> keep = EvaluateAndKeepBest((x, y), balanced_accuracy, "val_balanced_acc")
+    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[keep])
+    >>> history.history["val_balanced_acc"] == keep.history, keep.best == max(keep.history)
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        validation_data,
+        metric: Callable,
+        name: str,
+        *,
+        mode: str = "max",
+        filepath: str | os.PathLike | None = None,
+        restore_best_weights: bool = False,
+        min_delta: float = 0.0,
+        batch_size: int = 256,
+        verbose: int = 0,
+    ):
+        super().__init__()
+        if (
+            not isinstance(validation_data, (tuple, list))
+            or len(validation_data) != 2
+            or any(not hasattr(a, "__len__") for a in validation_data)
+        ):
+            raise ValueError(
+                "`validation_data` must be a tuple (x_val, y_val) of arrays. "
+                f"Received: validation_data of type {type(validation_data).__name__}"
+                + (f" with {len(validation_data)} items" if isinstance(validation_data, (tuple, list)) else "")
+            )
+        x_val, y_val = validation_data
+        if len(x_val) != len(y_val) or len(y_val) == 0:
+            raise ValueError(
+                "`validation_data` must hold the same, non-zero number of inputs and targets. "
+                f"Received: len(x_val)={len(x_val)}, len(y_val)={len(y_val)}"
+            )
+        if not callable(metric):
+            raise ValueError(
+                "`metric` must be a function metric(y_true, y_pred) -> float. "
+                f"Received: metric={metric!r}"
+            )
+        _checks.one_of(mode, "mode", ("max", "min"))
+        _checks.number(min_delta, "min_delta", 0, math.inf)
+        if not isinstance(restore_best_weights, bool):
+            raise ValueError(
+                f"`restore_best_weights` must be True or False. Received: restore_best_weights={restore_best_weights!r}"
+            )
+        self.x_val, self.y_val = x_val, np.asarray(y_val)
+        self.metric = metric
+        self.name = _check_log_name(name)
+        self.mode = mode
+        self.filepath = None if filepath is None else _check_weights_path(filepath)
+        self.restore_best_weights = restore_best_weights
+        self.min_delta = float(min_delta)
+        self.batch_size = _checks.integer(batch_size, "batch_size", 1)
+        self.verbose = _check_verbose(verbose)
+        self.history: list[float] = []
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_weights: list | None = None
+
+    def _is_improvement(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "max":
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        model = self.model
+        y_pred = model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        raw = self.metric(self.y_val, y_pred)
+        value = _as_number(raw)
+        if value is None:
+            raise ValueError(
+                f"`metric` must return a single number. Received: metric(y_true, y_pred)={raw!r}"
+            )
+        if logs is not None:
+            if self.name in logs:
+                raise ValueError(
+                    f"`name` must not be a key that fit or an earlier callback already logs "
+                    f"({sorted(logs)}). Received: name={self.name!r}"
+                )
+            logs[self.name] = value
+        self.history.append(value)
+        improved = self._is_improvement(value)
+        if improved:
+            self.best, self.best_epoch = value, epoch
+            self.best_weights = model.get_weights()
+            if self.filepath is not None:
+                save_weights_atomically(model, self.filepath)
+        if self.verbose:
+            if improved:
+                where = f", saved to {self.filepath.name}" if self.filepath else ""
+                note = f"improved{where}"
+            elif self.best is None:
+                note = "no finite value yet"
+            else:
+                note = f"best {self.best:.5f} at epoch {self.best_epoch + 1}"
+            print(f"Epoch {epoch + 1}: {self.name} = {value:.5f} ({note})")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            model = self.model
+            original = model.get_weights()
+            try:
+                model.set_weights(self.best_weights)
+            except BaseException:
+                model.set_weights(original)
+                raise
+            if self.verbose:
+                print(f"Restored the weights of epoch {self.best_epoch + 1} ({self.name} = {self.best:.5f})")
+
+
+# ── warmup and learning-rate schedules ────────────────────────────────────────────────────────
+
+
+def _warmup_value(peak: float, warmup_steps: int, step: int) -> np.float32:
+    """The warmup rate at ``step``, rounded exactly as LinearWarmup's float32 ops round it."""
+    f32 = np.float32
+    return f32(peak) * f32(min(step + 1, warmup_steps)) / f32(warmup_steps)
+
+
+@keras.saving.register_keras_serializable(package="kerascool_lib")
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """Ramp the learning rate up linearly for ``warmup_steps`` steps, then follow ``after``.
+
+    At optimizer step ``t`` (counted from 0) the rate is
+
+    - ``peak_learning_rate * (t + 1) / warmup_steps`` while ``t < warmup_steps``: the first
+      step already trains, at ``peak / warmup_steps``, and step ``warmup_steps - 1`` reaches the
+      peak;
+    - then ``after(t - warmup_steps)`` if ``after`` is given (any schedule, e.g. a
+      ``CosineDecay`` starting at the peak), else ``peak_learning_rate``.
+
+    This is the per-batch warmup of the source post, moved from a callback into the optimizer:
+    it is evaluated inside each compiled step from ``optimizer.iterations``, so it works with
+    ``steps_per_execution``, resumes correctly from a checkpoint and is saved with the model.
+    Keras's ``CosineDecay(warmup_target=..., warmup_steps=...)`` warms up too, but starts at
+    ``initial_learning_rate`` (0 for a ramp from zero), so its first step does not train.
+
+    Args:
+        peak_learning_rate: the rate reached at the end of warmup.
+        warmup_steps: optimizer steps of the ramp.
+        after: optional ``LearningRateSchedule`` followed once warmup is over; it receives the
+            number of steps since the end of warmup.
+        name: the schedule's name.
+
+    Example:
+
+    >>> warmup = LinearWarmup(1e-3, warmup_steps=4)
+    >>> [round(float(warmup(step)), 6) for step in range(6)]
+    [0.00025, 0.0005, 0.00075, 0.001, 0.001, 0.001]
+    >>> decay = keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=1, decay_rate=0.5)
+    >>> [round(float(LinearWarmup(1e-3, 2, after=decay)(step)), 6) for step in range(5)]
+    [0.0005, 0.001, 0.001, 0.0005, 0.00025]
+    """
+
+    def __init__(self, peak_learning_rate, warmup_steps, after=None, name="LinearWarmup"):
+        super().__init__()
+        self.peak_learning_rate = _check_positive_finite(peak_learning_rate, "peak_learning_rate")
+        self.warmup_steps = _checks.integer(warmup_steps, "warmup_steps", 1)
+        if after is not None and not isinstance(after, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError(
+                "`after` must be a keras.optimizers.schedules.LearningRateSchedule or None. "
+                f"Received: after={after!r}"
+            )
+        self.after = after
+        self.name = name
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warmup = ops.cast(self.warmup_steps, "float32")
+        peak = ops.cast(self.peak_learning_rate, "float32")
+        rate = peak * ops.minimum(step + 1.0, warmup) / warmup
+        if self.after is None:
+            return rate
+        later = ops.cast(self.after(ops.maximum(step - warmup, 0.0)), "float32")
+        return ops.where(step < warmup, rate, later)
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "after": None if self.after is None else keras.optimizers.schedules.serialize(self.after),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("after") is not None:
+            config["after"] = keras.optimizers.schedules.deserialize(config["after"])
+        return cls(**config)
+
+
+class LinearWarmupCallback(keras.callbacks.Callback):
+    """Set the learning rate before every batch: a linear ramp to ``peak_learning_rate``.
+
+    The source post's warmup, written for Keras 3. Before optimizer step ``t`` (counted from 0,
+    continuing from ``optimizer.iterations`` when ``fit`` starts) it sets
+    ``optimizer.learning_rate = peak * (t + 1) / warmup_steps`` while ``t < warmup_steps``;
+    afterwards it leaves the rate alone (at the peak, unless another callback changes it).
+    The rates equal :class:`LinearWarmup`'s to the last bit. Prefer that schedule, which lives
+    inside the compiled step; use this callback when the optimizer's rate must stay settable,
+    e.g. to hand over to ``LearningRateScheduler`` or ``ReduceLROnPlateau`` after warmup.
+
+    Keras 3 differences from the post: ``self.params`` holds only ``verbose``, ``epochs`` and
+    ``steps`` (no ``samples`` or ``batch_size``), ``K.set_value`` and ``optimizer.lr`` are gone
+    (assign ``optimizer.learning_rate``), and the hook is ``on_train_batch_begin``.
+
+    Args:
+        peak_learning_rate: the rate reached at the end of warmup.
+        warmup_steps: optimizer steps of the ramp; give this or ``warmup_epochs``.
+        warmup_epochs: the ramp's length in epochs, converted with ``self.params["steps"]``
+            (known when the training data has a length).
+        verbose: 1 prints the rate when warmup ends.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.5), "mse")
+    >>> warmup, record = LinearWarmupCallback(1e-3, warmup_epochs=1), LearningRateRecorder()
+    >>> _ = model.fit(np.ones((40, 1)), np.ones((40, 1)), batch_size=10, epochs=2, verbose=0,
+    ...               callbacks=[warmup, record])
+    >>> [round(lr, 6) for lr in record.learning_rates]
+    [0.00025, 0.0005, 0.00075, 0.001, 0.001, 0.001, 0.001, 0.001]
+    """
+
+    def __init__(self, peak_learning_rate, warmup_steps=None, *, warmup_epochs=None, verbose=0):
+        super().__init__()
+        self.peak_learning_rate = _check_positive_finite(peak_learning_rate, "peak_learning_rate")
+        if (warmup_steps is None) == (warmup_epochs is None):
+            raise ValueError(
+                "Pass exactly one of `warmup_steps` and `warmup_epochs`. "
+                f"Received: warmup_steps={warmup_steps!r}, warmup_epochs={warmup_epochs!r}"
+            )
+        self.warmup_steps = None if warmup_steps is None else _checks.integer(warmup_steps, "warmup_steps", 1)
+        self.warmup_epochs = None if warmup_epochs is None else _check_positive_finite(warmup_epochs, "warmup_epochs")
+        self.verbose = _check_verbose(verbose)
+        self._step = 0
+        self._total = None
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        _check_steps_per_execution(model, "LinearWarmupCallback")
+        if self.warmup_epochs is not None:
+            steps = (self.params or {}).get("steps")
+            if not steps:
+                raise ValueError(
+                    "`warmup_epochs` needs the number of steps per epoch, which fit only knows "
+                    "for data of known length; pass `warmup_steps` instead. "
+                    f"Received: params['steps']={steps!r}"
+                )
+            self._total = max(1, int(round(self.warmup_epochs * steps)))
+        else:
+            self._total = self.warmup_steps
+        self._step = _optimizer_step(model)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step < self._total:
+            optimizer = self.model.optimizer
+            optimizer.learning_rate = float(_warmup_value(self.peak_learning_rate, self._total, self._step))
+            if self.verbose and self._step == self._total - 1:
+                print(f"\nWarmup ends at step {self._step}: learning rate {self.peak_learning_rate:g}")
+        self._step += 1
+
+
+class LearningRateRecorder(keras.callbacks.Callback):
+    """Record the learning rate each optimizer step uses, and the step's number.
+
+    Before every batch it reads ``optimizer.learning_rate`` (a schedule is evaluated at the
+    current ``optimizer.iterations``) and ``optimizer.iterations``. Put it *after* any callback
+    that sets the rate before a batch (:class:`LinearWarmupCallback`), since callbacks run in
+    list order. It reads two numbers from the device per step: fine for plots and tests, a
+    small cost in long GPU runs.
+
+    Attributes:
+        steps: the optimizer step of each batch.
+        learning_rates: the learning rate used at that step.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(LinearWarmup(0.1, warmup_steps=2)), "mse")
+    >>> record = LearningRateRecorder()
+    >>> _ = model.fit(np.ones((3, 1)), np.ones((3, 1)), batch_size=1, verbose=0, callbacks=[record])
+    >>> record.steps, [round(lr, 6) for lr in record.learning_rates]
+    ([0, 1, 2], [0.05, 0.1, 0.1])
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[int] = []
+        self.learning_rates: list[float] = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        optimizer = self.model.optimizer
+        self.steps.append(int(ops.convert_to_numpy(optimizer.iterations)))
+        self.learning_rates.append(float(ops.convert_to_numpy(optimizer.learning_rate)))
+
+
+# ── hyper-parameters that change mid-training ─────────────────────────────────────────────────
+
+
+class VariableScheduler(keras.callbacks.Callback):
+    """Set a ``keras.Variable`` from a schedule, before every epoch or every step.
+
+    ``LearningRateScheduler`` does this for the learning rate; this callback does it for any
+    variable the training step reads, typically a loss weight: the ``e`` of a mixed loss
+    ``(1 - e) * CE(y, p) + e * CE(uniform, p)``, or the ``lambda`` of a center loss. Before epoch
+    ``i`` (``per="epoch"``) or optimizer step ``t`` (``per="step"``, counted from
+    ``optimizer.iterations``) it assigns ``schedule(i)`` or ``schedule(t)``; the compiled step
+    reads the new value at once, without recompiling. The value in force is written into
+    ``logs[name]`` at the end of each epoch, so it appears in ``history``.
+
+    The variable must belong to the model: a weight (``add_weight``), or an attribute of the
+    model or of one of its layers (``model.e = keras.Variable(...)`` before ``fit``), or an
+    optimizer variable. Otherwise ``fit`` raises ``ValueError``: on TensorFlow an unowned
+    variable would work, but on JAX the compiled step would keep the value it was traced with and
+    ignore every assignment, silently. (The callback also goes through ``self.model`` before
+    assigning, which on JAX writes the step's state back into the variables, so the assignment is
+    the one the next step sees.)
+
+    Args:
+        variable: the ``keras.Variable`` to set.
+        schedule: a function of the epoch (or step) index, from 0, returning a number.
+        per: ``"epoch"`` or ``"step"``.
+        name: the key in ``logs`` and ``history``; default: the variable's name.
+        verbose: 1 prints each change of value.
+
+    Attributes:
+        values: the value assigned at each epoch (or step).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    >>> model.e = keras.Variable(0.0, trainable=False, name="e")  # owned by the model
+    >>> model.compile("sgd", lambda y, p: model.e * ops.mean(ops.square(y - p)))
+    >>> scheduler = VariableScheduler(model.e, lambda epoch: 1.0 if epoch < 2 else 0.5)
+    >>> history = model.fit(np.ones((4, 1)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[scheduler])
+    >>> history.history["e"]
+    [1.0, 1.0, 0.5]
+    """
+
+    def __init__(self, variable, schedule: Callable, *, per: str = "epoch", name: str | None = None, verbose: int = 0):
+        super().__init__()
+        if not isinstance(variable, keras.Variable):
+            raise ValueError(
+                "`variable` must be a keras.Variable, e.g. keras.Variable(0.1, trainable=False). "
+                f"Received: variable={variable!r} of type {type(variable).__name__}"
+            )
+        if not callable(schedule):
+            raise ValueError(
+                f"`schedule` must be a function of the epoch or step index. Received: schedule={schedule!r}"
+            )
+        _checks.one_of(per, "per", ("epoch", "step"))
+        self.variable = variable
+        self.schedule = schedule
+        self.per = per
+        self.name = _check_log_name(variable.name if name is None else name)
+        self.verbose = _check_verbose(verbose)
+        self.values: list[float] = []
+        self._step = 0
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        owned = list(model.variables)
+        if getattr(model, "optimizer", None) is not None:
+            owned += list(model.optimizer.variables)
+        if not any(v is self.variable for v in owned):
+            raise ValueError(
+                "`variable` must belong to the model being trained (a weight, or an attribute of "
+                "the model or of one of its layers, set before fit), so that every backend reads "
+                "its current value inside the compiled training step; on JAX an unowned variable "
+                "is frozen at its first value. Attach it, e.g. `model.loss_weight = variable`. "
+                f"Received: variable={self.variable.path!r}, which is not among the model's "
+                "variables"
+            )
+        if self.per == "step":
+            _check_steps_per_execution(model, "VariableScheduler(per='step')")
+            self._step = _optimizer_step(model)
+
+    def _set(self, index):
+        raw = self.schedule(index)
+        value = _as_number(raw)
+        if value is None or not math.isfinite(value):
+            raise ValueError(
+                f"`schedule` must return a finite number. Received: schedule({index})={raw!r}"
+            )
+        self.model  # on JAX, writes the running state back into the variables first
+        changed = not self.values or value != self.values[-1]
+        self.variable.assign(value)
+        if self.verbose and changed:
+            print(f"{self.name} = {value:g} from {self.per} {index}")
+        self.values.append(value)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.per == "epoch":
+            self._set(epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.per == "step":
+            self._set(self._step)
+            self._step += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs[self.name] = float(ops.convert_to_numpy(self.variable))
