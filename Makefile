@@ -11,12 +11,13 @@ NB     ?= $(shell $(PYTHON) -c "import re,pathlib;print(' '.join(p+'.ipynb' for 
 # npm writes this file at the end of a successful `npm ci`.
 WEB    := web/node_modules/.package-lock.json
 
-.PHONY: book test execute clean help
+.PHONY: book test execute colab-check clean help
 
 help:
 	@echo "make book     build the book into _build/html (the main job)"
 	@echo "make test     run the whole test suite (library, notebooks, book build, pages in a browser)"
 	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
+	@echo "make colab-check  library tests and every chapter (smoke) on Colab's Keras 3.13 / TF 2.20, in .venv-colab"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,14 @@ test: $(VENV)/.test-installed $(WEB)
 
 execute: $(VENV)/.book-installed
 	$(BIN)/python -m kerascool_lib._book execute --profile cpu $(NB)
+
+# Colab runs older versions than .venv: run what does not need the book tool chain there.
+colab-check:
+	test -x .venv-colab/bin/python || $(PYTHON) -m venv .venv-colab
+	.venv-colab/bin/python -m pip install --quiet -e ".[colab]"
+	KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile \
+	  --ignore=tests/test_book.py --ignore=tests/test_browser.py --ignore=tests/test_project.py \
+	  --ignore=kerascool_lib/_sphinx.py
 
 clean:
 	rm -rf _build
