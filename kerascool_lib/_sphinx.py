@@ -267,17 +267,60 @@ def resolve(path: str, modules: Mapping[str, types.ModuleType], package: types.M
     return set()
 
 
+def import_aliases(code: str) -> dict[str, str]:
+    """Local names bound to the library by a notebook's imports, each mapped to the dotted
+    path it stands for, rooted at ``kc``::
+
+        import kerascool_lib as kc                   -> {"kc": "kc"}
+        from kerascool_lib import callbacks as kcb   -> {"kcb": "kc.callbacks"}
+        from kerascool_lib.data import load_mnist    -> {"load_mnist": "kc.data.load_mnist"}
+    """
+    aliases = {}
+    try:
+        tree = ast.parse(_strip_magics(code))
+    except SyntaxError:
+        return aliases
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for item in node.names:
+                if item.name == PACKAGE and item.asname:
+                    aliases[item.asname] = "kc"
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module != PACKAGE and not node.module.startswith(PACKAGE + "."):
+                continue
+            base = "kc" + node.module[len(PACKAGE):]
+            for item in node.names:
+                if item.name != "*":
+                    aliases[item.asname or item.name] = f"{base}.{item.name}"
+    return aliases
+
+
+def _bare_uses(code: str, name: str) -> bool:
+    """Whether ``name`` is used as a plain name (not only imported) in ``code``."""
+    try:
+        tree = ast.parse(_strip_magics(code))
+    except SyntaxError:
+        return bool(re.search(rf"\b{re.escape(name)}\b", re.sub(r"#.*", "", code)))
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree))
+
+
 def notebook_uses(notebook: Mapping, modules, package) -> set[str]:
-    """The documented names a notebook's code cells use."""
+    """The documented names a notebook's code cells use, through whatever names its imports
+    bind to the library (see :func:`import_aliases`; ``kc`` if it binds none)."""
     cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
-    whole = "\n".join(sources)
-    match = re.search(rf"^\s*import\s+{PACKAGE}\s+as\s+(\w+)", whole, re.M)
-    alias = match.group(1) if match else "kc"
+    aliases = {}
+    for source in sources:
+        aliases.update(import_aliases(source))
+    aliases = aliases or {"kc": "kc"}
     used = set()
     for source in sources:
-        for path in attribute_paths(source, alias):
-            used |= resolve(path, modules, package)
+        for alias, target in aliases.items():
+            paths = {target + path[len(alias):] for path in attribute_paths(source, alias)}
+            if target != "kc" and _bare_uses(source, alias):
+                paths.add(target)
+            for path in paths:
+                used |= resolve(path, modules, package)
     return used
 
 

@@ -712,7 +712,7 @@ class VariableScheduler(keras.callbacks.Callback):
             raise ValueError(
                 f"`schedule` must return a finite number. Received: schedule({index})={raw!r}"
             )
-        self.model  # on JAX, writes the running state back into the variables first
+        _ = self.model  # property access with an effect: on JAX, writes the running state back into the variables first
         changed = not self.values or value != self.values[-1]
         self.variable.assign(value)
         if self.verbose and changed:

@@ -246,12 +246,32 @@ def test_notebook_uses_follows_the_import_alias():
     assert uses == {"kerascool_lib.runtime", "kerascool_lib.runtime.setup"}
 
 
+def test_notebook_uses_follows_from_imports():
+    import kerascool_lib
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import kerascool_lib as kc\nfrom kerascool_lib import callbacks as kcb\n"
+                                  "from kerascool_lib.data import (\n    take,\n    to_flat as flat,\n)"),
+        nbformat.v4.new_code_cell("cb = kcb.EvaluateAndKeepBest(v, f, 'x')\nx = flat(images)\nkc.setup()"),
+        nbformat.v4.new_code_cell("# take is only named in a comment here"),
+    ])
+    assert _sphinx.import_aliases(nb.cells[0].source) == {
+        "kc": "kc", "kcb": "kc.callbacks", "take": "kc.data.take", "flat": "kc.data.to_flat"}
+    uses = _sphinx.notebook_uses(nb, _sphinx.public_modules(kerascool_lib), kerascool_lib)
+    assert uses == {"kerascool_lib.callbacks", "kerascool_lib.callbacks.EvaluateAndKeepBest",
+                    "kerascool_lib.data", "kerascool_lib.data.to_flat",
+                    "kerascool_lib.runtime", "kerascool_lib.runtime.setup"}
+
+
 def test_chapter_uses_of_the_real_chapters():
     notebooks = {"chapters/start/getting_started": ROOT / "chapters/start/getting_started.ipynb",
                  "chapters/layers/lambda_training_phase": ROOT / "chapters/layers/lambda_training_phase.ipynb"}
     uses = _sphinx.chapter_uses(notebooks)
     assert uses["kerascool_lib.widgets.stepper"] == ["chapters/start/getting_started"]
     assert uses["kerascool_lib.runtime.setup"] == list(notebooks)  # book order kept
+    callbacks = _sphinx.chapter_uses({"chapters/callbacks/evaluate_and_keep_best":
+                                      ROOT / "chapters/callbacks/evaluate_and_keep_best.ipynb"})
+    assert "kerascool_lib.callbacks.save_weights_atomically" in callbacks  # used as kcb.save_...
     assert _sphinx.used_in_lines([]) == ["", ":Used in: no chapter yet", ""]
     assert _sphinx.used_in_lines(["a/b"]) == ["", ":Used in: :doc:`/a/b`", ""]
 
