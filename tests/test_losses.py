@@ -1,0 +1,265 @@
+"""kerascool_lib.losses: the center-loss layer and the feature-variance helpers.
+
+The loss is checked against a hand computation in NumPy, the moving-average update against the
+formula of Wen et al. (2016), and training against what it must do: centers that move towards
+the class means, a loss weight that a callback changes inside the compiled step, and a model
+that saves and loads without ``custom_objects``.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from kerascool_lib import losses as kcl
+from kerascool_lib.callbacks import VariableScheduler
+
+RNG = np.random.default_rng(0)
+F = RNG.normal(size=(12, 2)).astype("float32")
+Y = np.array([0, 1, 2] * 4)
+
+
+def _np(x):
+    return ops.convert_to_numpy(x)
+
+
+def _hand_loss(features, labels, centers, lamb):
+    diff = features - centers[np.asarray(labels).reshape(-1)]
+    return lamb * np.mean(0.5 * np.sum(diff**2, axis=1))
+
+
+def _hand_update(features, labels, centers, alpha):
+    new = centers.astype("float64").copy()
+    labels = np.asarray(labels).reshape(-1)
+    for j in range(len(centers)):
+        members = features[labels == j]
+        delta = np.sum(centers[j] - members, axis=0) / (1 + len(members))
+        new[j] = centers[j] - alpha * delta
+    return new
+
+
+def _layer(alpha=None, lamb=0.5, seed=1):
+    layer = kcl.CenterLoss(3, lamb=lamb, alpha=alpha,
+                           centers_initializer=keras.initializers.RandomNormal(seed=seed))
+    layer.build([(None, 2), (None,)])
+    return layer
+
+
+# ── the layer, called directly ────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("labels", [Y, Y.reshape(-1, 1), Y.astype("float32")], ids=["(N,)", "(N,1)", "float"])
+@pytest.mark.parametrize("alpha", [None, 0.5])
+def test_added_loss_equals_the_hand_computed_value(labels, alpha):
+    layer = _layer(alpha)
+    centers = _np(layer.centers).copy()
+    out = layer([F, labels], training=True)
+    np.testing.assert_array_equal(_np(out), F)
+    assert len(layer.losses) == 1
+    np.testing.assert_allclose(float(_np(layer.losses[0])), _hand_loss(F, Y, centers, 0.5), rtol=1e-6)
+
+
+@pytest.mark.parametrize("labels", [Y, Y.reshape(-1, 1)], ids=["(N,)", "(N,1)"])
+def test_moving_average_update_follows_wen_et_al(labels):
+    layer = _layer(alpha=0.3)
+    before = _np(layer.centers).copy()
+    layer([F, labels], training=True)
+    np.testing.assert_allclose(_np(layer.centers), _hand_update(F, Y, before, 0.3), rtol=1e-5, atol=1e-6)
+
+
+def test_alpha_one_with_a_single_sample_per_class_moves_halfway():
+    layer = _layer(alpha=1.0)
+    before = _np(layer.centers).copy()
+    layer([F[:3], Y[:3]], training=True)  # one sample per class: c ← c − (c − f) / 2
+    np.testing.assert_allclose(_np(layer.centers), (before + F[:3]) / 2, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("training", [False, None])
+@pytest.mark.parametrize("alpha", [None, 0.5])
+def test_no_loss_and_no_update_outside_training(training, alpha):
+    layer = _layer(alpha)
+    before = _np(layer.centers).copy()
+    out = layer([F, Y], training=training)
+    np.testing.assert_array_equal(_np(out), F)
+    assert layer.losses == []
+    np.testing.assert_array_equal(_np(layer.centers), before)
+
+
+def test_mixed_precision_computes_the_loss_and_update_in_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = kcl.CenterLoss(3, lamb=0.5, alpha=0.5)
+        out = layer([F * 100, Y], training=True)  # squared distances near 1e4 and beyond
+        assert keras.backend.standardize_dtype(out.dtype) == "bfloat16" and layer.centers.dtype == "float32"
+        loss = layer.losses[0]
+        assert keras.backend.standardize_dtype(loss.dtype) == "float32"
+        features = _np(ops.cast(out, "float32"))
+        np.testing.assert_allclose(float(_np(loss)), _hand_loss(features, Y, np.zeros((3, 2)), 0.5), rtol=1e-6)
+        np.testing.assert_allclose(_np(layer.centers), _hand_update(features, Y, np.zeros((3, 2)), 0.5), rtol=1e-5)
+        x, y = _blobs(100)
+        train, _, center = _models(alpha=0.5)
+        history = train.fit([x, y], y, batch_size=50, epochs=2, verbose=0).history
+        assert np.all(np.isfinite(history["loss"])) and np.abs(_np(center.centers)).max() > 0
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_centers_are_trainable_only_when_learned_by_gradient():
+    assert [w.name for w in _layer(None).trainable_weights] == ["centers"]
+    assert _layer(0.5).trainable_weights == []
+    assert sorted(w.name for w in _layer(0.5).non_trainable_weights) == ["centers", "lamb"]
+
+
+def test_zero_lambda_adds_a_zero_loss():
+    layer = _layer(lamb=0.0)
+    layer([F, Y], training=True)
+    assert float(_np(layer.losses[0])) == 0.0
+
+
+def test_output_shape_and_functional_shapes():
+    layer = kcl.CenterLoss(10)
+    assert layer.compute_output_shape([(None, 2), (None,)]) == (None, 2)
+    out = layer([keras.Input((2,)), keras.Input((1,), dtype="int32")])
+    assert tuple(out.shape) == (None, 2)
+
+
+# ── in a model: fit, schedules, saving ────────────────────────────────────────────────────────
+
+
+def _blobs(n=600, seed=0):
+    """Three Gaussian blobs in 4-D: separable, with class means far from the origin."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    means = np.array([[3.0, 0, 0, 1], [0, 3.0, 1, 0], [-3.0, -3.0, 0, 0]])
+    return (means[y] + rng.normal(size=(n, 4))).astype("float32"), y
+
+
+def _models(alpha=None, lamb=0.5, seed=0):
+    keras.utils.set_random_seed(seed)
+    x_in = keras.Input((4,), name="x")
+    y_in = keras.Input((), dtype="int32", name="label")
+    f = keras.layers.Dense(2, name="features")(x_in)
+    center = kcl.CenterLoss(3, lamb=lamb, alpha=alpha, name="center_loss")
+    classify = keras.layers.Dense(3, name="logits")
+    train = keras.Model([x_in, y_in], classify(center([f, y_in])))
+    infer = keras.Model(x_in, classify(f))
+    train.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return train, infer, center
+
+
+def _features(infer, x):
+    return keras.Model(infer.input, infer.get_layer("features").output).predict(x, verbose=0)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.5], ids=["gradient", "moving-average"])
+def test_centers_move_towards_the_class_means_during_fit(alpha):
+    x, y = _blobs()
+    train, infer, center = _models(alpha)
+    before = _np(center.centers).copy()
+    train.fit([x, y], y, batch_size=50, epochs=6, verbose=0)
+    after = _np(center.centers)
+    means = kcl.class_means(_features(infer, x), y)
+    assert np.abs(after - before).max() > 0.1, "the centers did not move"
+    dist_before = np.linalg.norm(before - means, axis=1)
+    dist_after = np.linalg.norm(after - means, axis=1)
+    assert np.all(dist_after < dist_before), (dist_before, dist_after)
+    if alpha is not None:  # the moving average tracks the means closely
+        assert np.all(dist_after < 0.25 * np.linalg.norm(means, axis=1)), (dist_after, means)
+
+
+def test_fit_loss_is_cross_entropy_plus_center_loss():
+    """With a zero learning rate and no center update, the loss fit reports is the sum of the
+    cross-entropy and lamb times the center loss, both computed by hand."""
+    x, y = _blobs(90)
+    keras.utils.set_random_seed(0)
+    train, infer, center = _models(alpha=None, lamb=0.7)
+    center.centers.assign(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype="float32"))
+    train.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    loss = train.fit([x, y], y, batch_size=90, epochs=1, verbose=0).history["loss"][0]
+    logits = infer.predict(x, verbose=0)
+    features = _features(infer, x)
+    log_p = logits - np.log(np.sum(np.exp(logits - logits.max(1, keepdims=True)), 1, keepdims=True)) - logits.max(1, keepdims=True)
+    ce = -np.mean(log_p[np.arange(len(y)), y])
+    expected = ce + _hand_loss(features, y, _np(center.centers), 0.7)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    # evaluate runs with training=False: the center loss is not added
+    np.testing.assert_allclose(train.evaluate([x, y], y, verbose=0), ce, rtol=1e-5)
+
+
+def test_lambda_assigned_by_a_callback_takes_effect_inside_the_compiled_step():
+    """SGD with learning rate 0 leaves the features fixed, so the reported loss changes only
+    through lamb: epoch 0 with lamb = 0 reports the cross-entropy alone, epoch 1 adds 2 × the
+    center loss."""
+    x, y = _blobs(60)
+    train, infer, center = _models(alpha=None, lamb=0.0)
+    train.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ce = train.evaluate([x, y], y, verbose=0)
+    features = _features(infer, x)
+    scheduler = VariableScheduler(center.lamb, lambda epoch: [0.0, 2.0][epoch], name="lamb")
+    history = train.fit([x, y], y, batch_size=60, epochs=2, verbose=0, callbacks=[scheduler]).history
+    assert history["lamb"] == [0.0, 2.0]
+    np.testing.assert_allclose(history["loss"][0], ce, rtol=1e-5)
+    np.testing.assert_allclose(history["loss"][1], ce + _hand_loss(features, y, _np(center.centers), 2.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.5], ids=["gradient", "moving-average"])
+def test_save_and_load_without_custom_objects(alpha, tmp_path):
+    x, y = _blobs(100)
+    train, infer, center = _models(alpha, lamb=0.25)
+    train.fit([x, y], y, batch_size=50, epochs=1, verbose=0)
+    center.lamb.assign(0.125)
+    path = tmp_path / "center.keras"
+    train.save(path)
+    restored = keras.saving.load_model(path)  # no custom_objects: the layer is registered
+    layer = restored.get_layer("center_loss")
+    assert isinstance(layer, kcl.CenterLoss) and layer.alpha == alpha
+    np.testing.assert_array_equal(_np(layer.centers), _np(center.centers))
+    assert float(_np(layer.lamb)) == 0.125
+    # the inference model rebuilt from the restored layers predicts exactly as the original
+    restored_infer = keras.Model(restored.get_layer("x").output,
+                                 restored.get_layer("logits")(restored.get_layer("features").output))
+    np.testing.assert_array_equal(restored_infer.predict(x, verbose=0), infer.predict(x, verbose=0))
+    np.testing.assert_array_equal(restored.predict([x, y], verbose=0), train.predict([x, y], verbose=0))
+    restored.fit([x, y], y, epochs=1, verbose=0)  # and it trains on, compiled as saved
+
+
+def test_get_config_round_trip():
+    layer = kcl.CenterLoss(7, lamb=0.3, alpha=0.2, centers_initializer="ones", name="c")
+    config = layer.get_config()
+    assert {k: config[k] for k in ("num_classes", "lamb", "alpha", "name")} == {
+        "num_classes": 7, "lamb": 0.3, "alpha": 0.2, "name": "c"}
+    clone = kcl.CenterLoss.from_config(config)
+    assert clone.get_config() == config
+    clone.build([(None, 3), (None,)])
+    np.testing.assert_array_equal(_np(clone.centers), np.ones((7, 3)))
+    clone.lamb.assign(0.9)  # the config reports the value in force
+    assert clone.get_config()["lamb"] == pytest.approx(0.9)
+    revived = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert isinstance(revived, kcl.CenterLoss) and revived.num_classes == 7
+
+
+# ── the helpers ───────────────────────────────────────────────────────────────────────────────
+
+
+def test_class_means_and_feature_variance_against_numpy():
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=(200, 3)) + np.repeat(np.eye(3) * 4, [70, 70, 60], axis=0)
+    y = np.repeat([0, 1, 2], [70, 70, 60])
+    means = np.stack([f[y == k].mean(0) for k in range(3)])
+    np.testing.assert_allclose(kcl.class_means(f, y), means)
+    np.testing.assert_allclose(kcl.class_means(f, y.reshape(-1, 1), num_classes=4)[:3], means)
+    assert np.isnan(kcl.class_means(f, y, num_classes=4)[3]).all()
+    v = kcl.feature_variance(f, y)
+    assert isinstance(v, kcl.FeatureVariance) and tuple(v) == (v.intra, v.total, v.ratio)
+    intra = np.mean([np.sum((f[i] - means[y[i]]) ** 2) for i in range(len(f))])
+    total = np.sum(np.var(f, axis=0))
+    between = np.sum([np.mean(y == k) * np.sum((means[k] - f.mean(0)) ** 2) for k in range(3)])
+    assert v.intra == pytest.approx(intra) and v.total == pytest.approx(total)
+    assert v.total == pytest.approx(v.intra + between)  # the decomposition the docstring states
+    assert v.ratio == pytest.approx(intra / total)
+    assert kcl.feature_variance(f * 10, y).ratio == pytest.approx(v.ratio)  # scale-free
+    assert kcl.feature_variance(means[y], y).ratio == pytest.approx(0.0)
+
+
+# Bad arguments: the cases of CenterLoss, class_means and feature_variance are in
+# tests/test_bad_input.py, with those of every other public name.
