@@ -11,12 +11,14 @@ NB     ?= $(shell $(PYTHON) -c "import re,pathlib;print(' '.join(p+'.ipynb' for 
 # npm writes this file at the end of a successful `npm ci`.
 WEB    := web/node_modules/.package-lock.json
 
-.PHONY: book test execute colab-check clean help
+.PHONY: book test execute stats bench colab-check clean help
 
 help:
 	@echo "make book     build the book into _build/html (the main job)"
 	@echo "make test     run the whole test suite (library, notebooks, book build, pages in a browser)"
 	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
+	@echo "make stats    after a full, passing make test: save its smoke times for the Execution statistics page"
+	@echo "make bench    race the reference models against the keras.io/posts recipes (~10 min, quiet machine); stores benchmarks/results/"
 	@echo "make colab-check  library tests and every chapter (smoke) on Colab's Keras 3.13 / TF 2.20, in .venv-colab"
 
 $(BIN)/python:
@@ -44,6 +46,14 @@ test: $(VENV)/.test-installed $(WEB)
 
 execute: $(VENV)/.book-installed
 	$(BIN)/python -m kerascool_lib._book execute --profile cpu $(NB)
+
+# The Execution statistics page's committed snapshot of the last full, passing `make test`.
+stats: $(VENV)/.book-installed
+	$(BIN)/python -m kerascool_lib._stats save
+
+# The Benchmarks appendix's race (not part of `make test`): overwrites benchmarks/results/.
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/race.py --out benchmarks/results
 
 # Colab runs older versions than .venv: run what does not need the book tool chain there.
 colab-check:

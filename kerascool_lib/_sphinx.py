@@ -1,6 +1,6 @@
 """The book's Sphinx extension (book tooling, not part of the public API).
 
-Listed in ``_config.yml`` under ``sphinx: extra_extensions``. It does two things.
+Listed in ``_config.yml`` under ``sphinx: extra_extensions``. It does three things.
 
 **No CDN.** By default myst-nb loads the JavaScript that renders a page's stored widget state
 from public CDNs, and Sphinx loads MathJax from one too: offline, every widget is silently
@@ -26,6 +26,12 @@ inline configuration, whose second copy is a SyntaxError on every page).
 are scanned for uses of the library (``kc.load_mnist``, ``kc.plots.digit_grid``, ...; the
 alias is read from ``import kerascool_lib as ...``), and each public name documented by
 autodoc gets a "Used in" field linking the chapters that use it.
+
+**Execution statistics.** The page ``chapters/appendix/execution_statistics`` holds an
+empty ``{execution-statistics}`` block; it is replaced, every build, by the table
+:func:`kerascool_lib._stats.statistics_markdown` makes from every chapter's stored run card
+and the last recorded test run. A chapter without a complete run card is a warning (an error
+in the book's ``-W`` build).
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ import re
 import shutil
 import types
 from collections.abc import Iterable, Mapping
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 PACKAGE = "kerascool_lib"
 #: Where the assets go below ``_static/``, each in ``<name>-<version>/`` (no stale caches).
@@ -418,8 +428,46 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def _api_docs_outdated(app, env, added, changed, removed) -> list[str]:
-    """Pages documenting the library are read again every build: chapters may have changed."""
-    return sorted(d for d in getattr(env, "kc_api_docs", set()) if d in env.found_docs)
+    """Pages documenting the library, and the execution statistics, are read again every
+    build: chapters (and test runs) may have changed."""
+    pages = set(getattr(env, "kc_api_docs", set())) | {STATISTICS_PAGE}
+    return sorted(d for d in pages if d in env.found_docs)
+
+
+#: The page whose ``{execution-statistics}`` block is generated from the chapters' run cards.
+STATISTICS_PAGE = "chapters/appendix/execution_statistics"
+STATISTICS_BLOCK = re.compile(r"^```\{execution-statistics\}\n```\n", re.M)
+
+
+def statistics_rows(app, docnames: Iterable[str]) -> list[tuple[str, str, dict]]:
+    """``(docname, title, run record)`` of every chapter notebook, in book order; a chapter
+    without a complete run card is a build warning (an error with ``-W``), naming it."""
+    from kerascool_lib import _stats
+
+    rows = []
+    for docname in _book_order(app, docnames):
+        path = pathlib.Path(app.env.doc2path(docname))
+        if path.suffix != ".ipynb":
+            continue
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        title = "".join(notebook["cells"][0]["source"]).splitlines()[0].lstrip("# ").strip()
+        try:
+            rows.append((docname, title, _stats.run_record(notebook)))
+        except ValueError as err:
+            logger.warning(f"{docname} has no execution statistics: {err}", location=STATISTICS_PAGE)
+    return rows
+
+
+def _fill_statistics(app, docname, source) -> None:
+    if docname != STATISTICS_PAGE:
+        return
+    from kerascool_lib import _stats
+
+    if not STATISTICS_BLOCK.search(source[0]):
+        logger.warning("the {execution-statistics} block is missing", location=docname)
+        return
+    table = _stats.statistics_markdown(app.srcdir, statistics_rows(app, app.env.found_docs))
+    source[0] = STATISTICS_BLOCK.sub(lambda m: table, source[0], count=1)
 
 
 def _purge(app, env, docname) -> None:
@@ -444,6 +492,7 @@ def setup(app):
     app.connect("autodoc-process-docstring", _add_used_in, priority=600)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("env-get-outdated", _api_docs_outdated)
+    app.connect("source-read", _fill_statistics)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -282,3 +282,57 @@ def test_only_public_names_get_a_used_in_field():
     assert _sphinx.is_public("kerascool_lib.data.load_mnist", "function", public)
     assert not _sphinx.is_public("kerascool_lib.data._helper", "function", public)
     assert not _sphinx.is_public("kerascool_lib.runtime.Run.pick", "method", public)
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution statistics (kerascool_lib._stats, generated into the page by kerascool_lib._sphinx)
+
+
+def test_the_statistics_page_has_a_row_for_every_chapter(built_book):
+    page = (built_book.check() / _sphinx.STATISTICS_PAGE).with_suffix(".html").read_text()
+    assert "{execution-statistics}" not in page
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    for path in chapter_paths():
+        docname = path.relative_to(ROOT).with_suffix("").as_posix()
+        href = "../" + docname.split("/", 1)[1] + ".html"
+        row = next((r for r in rows if f'href="{href}"' in r), None)
+        assert row is not None, f"no statistics row for {docname}"
+        assert "<td" in row and "cpu" in row and re.search(r"\d+\.\d s", row), row
+    assert "Stored runs" in page and "Smoke runs" in page
+
+
+def _fake_app(tmp_path, notebooks):
+    import types
+
+    paths = {}
+    for docname, nb in notebooks.items():
+        path = tmp_path / f"{docname}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(nb))
+        paths[docname] = path
+    env = types.SimpleNamespace(doc2path=lambda d: str(paths.get(d, tmp_path / f"{d}.md")), found_docs=set(paths) | {"index"})
+    config = types.SimpleNamespace(external_site_map=list(notebooks))
+    return types.SimpleNamespace(env=env, config=config, srcdir=str(tmp_path))
+
+
+def test_a_chapter_without_a_run_card_is_a_build_warning(tmp_path, monkeypatch):
+    card = "── run card ──\nbackend     tf\nprofile     cpu\n"
+    end = "── run card (end) ──\ndevice      CPU\nprofile     cpu · wall time 3.0 s\nresult      acc 0.9\n"
+    out = lambda s: {"output_type": "stream", "name": "stdout", "text": s}  # noqa: E731
+    good = {"cells": [{"cell_type": "markdown", "source": "# Good one\n", "metadata": {}},
+                      {"cell_type": "code", "metadata": {}, "outputs": [out(card)]},
+                      {"cell_type": "code", "metadata": {}, "outputs": [out(end)]}]}
+    bad = {"cells": [{"cell_type": "markdown", "source": "# Bad one", "metadata": {}},
+                     {"cell_type": "code", "metadata": {}, "outputs": [out(card)]}]}
+    warnings = []
+    monkeypatch.setattr(_sphinx.logger, "warning", lambda msg, **kw: warnings.append(msg))
+    app = _fake_app(tmp_path, {"chapters/a/good": good, "chapters/a/bad": bad})
+    rows = _sphinx.statistics_rows(app, app.env.found_docs)
+    assert [(d, t, r["wall_time_s"]) for d, t, r in rows] == [("chapters/a/good", "Good one", 3.0)]
+    assert warnings == ["chapters/a/bad has no execution statistics: no run card footer (run.finish) in the stored outputs"]
+    source = ["# Stats\n\n```{execution-statistics}\n```\n\nAfter.\n"]
+    monkeypatch.setattr(app.env, "found_docs", {"chapters/a/good"})
+    _sphinx._fill_statistics(app, _sphinx.STATISTICS_PAGE, source)
+    assert "{doc}`Good one </chapters/a/good>`" in source[0] and source[0].endswith("After.\n")
+    _sphinx._fill_statistics(app, _sphinx.STATISTICS_PAGE, ["# No block\n"])
+    assert warnings[-1] == "the {execution-statistics} block is missing"

@@ -19,9 +19,30 @@ def test_mlp_is_the_posts_mlp():
 
 def test_cnn_shapes_and_named_layers():
     m = models.cnn()
-    assert m.get_layer("conv_1").output.shape == (None, 24, 24, 24)
-    assert m.get_layer("pool_2").output.shape == (None, 5, 5, 48)
+    assert m.get_layer("conv_1").output.shape == (None, 24, 24, 32)
+    assert m.get_layer("pool_1").output.shape == (None, 12, 12, 32)
+    assert m.get_layer("pool_2").output.shape == (None, 5, 5, 64)
     assert m.output_shape == (None, 10)
+    # pooling comes before BatchNorm and ReLU: they run on a quarter of the activations
+    names = [l.name for l in m.layers]
+    assert names.index("pool_1") < names.index("norm_1") < names.index("relu_1") < names.index("conv_2")
+    assert m.get_layer("norm_1").momentum == 0.9 and m.get_layer("conv_1").use_bias is False
+
+
+def test_cnn_without_batch_norm_is_the_earlier_reference_cnn():
+    m = models.cnn(filters=(24, 48), batch_norm=False)
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in m.layers)
+    assert m.get_layer("conv_1").use_bias is True and m.count_params() == 166058
+    with pytest.raises(ValueError, match=r"`batch_norm` must be True or False. Received: batch_norm='yes'"):
+        models.cnn(batch_norm="yes")
+
+
+def test_fast_mlp_recipe_trains_the_posts_mlp_on_a_one_cycle():
+    assert models.MLP_FAST_RECIPE.schedule == "one_cycle"
+    assert models.MLP_FAST_RECIPE.epochs < models.MLP_RECIPE.epochs
+    m = models.mlp()
+    models.MLP_FAST_RECIPE.compile(m, train_size=1000)
+    assert float(m.optimizer.learning_rate) == pytest.approx(models.MLP_FAST_RECIPE.peak_lr * 0.1)
 
 
 @pytest.mark.parametrize("build", [models.mlp, models.cnn])

@@ -8,11 +8,14 @@ session in its own folder.
 """
 
 import subprocess
+import time
 
 import papermill
 import pytest
 
 from chapters import CHECK_MARK, ROOT, cell_text, chapter_paths, read
+
+from kerascool_lib import _stats
 
 CHAPTERS = chapter_paths()
 
@@ -29,10 +32,12 @@ def _repo_state():
 def test_chapter_runs_with_smoke_parameters(path, tmp_path):
     before, source = _repo_state(), path.read_bytes()
     out = tmp_path / path.name
+    started = time.perf_counter()
     papermill.execute_notebook(
         str(path), str(out), parameters={"profile": "smoke", "seed": 0},
         kernel_name="python3", cwd=str(path.parent), progress_bar=False,
     )
+    seconds = time.perf_counter() - started
     nb = read(out)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "profile = \"smoke\"" in injected[0].source
@@ -43,3 +48,5 @@ def test_chapter_runs_with_smoke_parameters(path, tmp_path):
     assert stored and fresh == stored, "checked cells must print what the stored run printed"
     assert path.read_bytes() == source, "papermill must not touch the chapter"
     assert _repo_state() == before, "running a chapter left files behind in the repository"
+    # for the book's Execution statistics page (git-ignored _build/exec-stats/)
+    _stats.record_smoke_run(ROOT, path.relative_to(ROOT).with_suffix("").as_posix(), seconds)
