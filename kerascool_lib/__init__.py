@@ -9,13 +9,19 @@ Modules, one concept each:
 - :mod:`kerascool_lib.runtime`: run profiles, devices, precision policy, seeds, the run card.
 - :mod:`kerascool_lib.models`: the reference MNIST models and their training recipe.
 - :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
+- :mod:`kerascool_lib.layers`: custom layers: a weight of their own (a learned scale), several
+  outputs (a vector split in halves).
+- :mod:`kerascool_lib.losses`: a layer that carries its own loss (the center loss), and
+  measures of how tightly features cluster by class.
 - :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best (atomic saves), warmup
   schedules, variables set on a schedule mid-training.
+- :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
+  machine's matmul rate, epoch clocks that keep evaluation out of the timed span.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
 - :mod:`kerascool_lib.widgets`: controls over precomputed results that work without a kernel.
 """
 
-from kerascool_lib import callbacks, data, models, plots, runtime, widgets
+from kerascool_lib import bench, callbacks, data, layers, losses, models, plots, runtime, widgets
 from kerascool_lib.data import load_mnist, locate_mnist, mnist_splits
 from kerascool_lib.runtime import PROFILES, Profile, Run, setup
 from kerascool_lib.source import show_source
@@ -25,8 +31,11 @@ __version__ = "0.1.0"
 #: The public API: every name here is documented with an example and unit-tested.
 __all__ = [
     "__version__",
+    "bench",
     "callbacks",
     "data",
+    "layers",
+    "losses",
     "models",
     "plots",
     "runtime",

@@ -1,7 +1,7 @@
 """Bad input to every public name of kerascool_lib: a clear error naming the argument, the
 value received and what was expected. One test per case, from one table.
 
-Cases: 140 (checked by ``test_the_case_count_in_this_docstring_is_true``).
+Cases: 181 (checked by ``test_the_case_count_in_this_docstring_is_true``).
 
 Every public name (each module's ``__all__``) must have at least one case here, or be listed
 in ``NO_INPUT`` with the reason it takes no input; ``test_every_public_name_is_covered`` fails
@@ -10,13 +10,16 @@ otherwise, so a new public function cannot arrive without its bad-input cases.
 
 import importlib
 import pathlib
+import pkgutil
 import re
 
 import keras
 import numpy as np
 import pytest
 
-from kerascool_lib import data, models, plots, runtime, show_source, widgets
+import kerascool_lib
+from kerascool_lib import bench, data, models, plots, runtime, show_source, widgets
+from kerascool_lib import losses as kcl
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
     LinearWarmup,
@@ -25,8 +28,10 @@ from kerascool_lib.callbacks import (
     save_weights_atomically,
     swapped_weights,
 )
+from kerascool_lib.layers import ScaledL2Normalization, SplitVector
 
-MODULES = ["data", "runtime", "models", "plots", "source", "widgets", "callbacks"]
+#: Every public module of the package (a new module is covered without editing this file).
+MODULES = sorted(m.name for m in pkgutil.iter_modules(kerascool_lib.__path__) if not m.name.startswith("_"))
 
 #: Public names that take no input, with the reason.
 NO_INPUT = {
@@ -37,6 +42,8 @@ NO_INPUT = {
     "runtime.describe_devices": "takes no arguments",
     "models.CNN_RECIPE": "a constant",
     "models.MLP_RECIPE": "a constant",
+    "models.MLP_FAST_RECIPE": "a constant",
+    "losses.FeatureVariance": "a named tuple that feature_variance returns (its cases)",
     "plots.STYLE": "a constant",
     "callbacks.LearningRateRecorder": "takes no arguments",
 }
@@ -156,6 +163,8 @@ CASES = [
     ("models.mlp", "no classes", lambda t: models.mlp(num_classes=0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=0"),
     ("models.cnn", "one filter count", lambda t: models.cnn(filters=(8,)), ValueError, r"`filters` must be two positive integers. Received: filters=\(8,\)"),
     ("models.cnn", "negative filters", lambda t: models.cnn(filters=(8, -1)), ValueError, r"Received: filters=\(8, -1\)"),
+    ("models.cnn", "filters an int", lambda t: models.cnn(filters=32), ValueError, r"`filters` must be two positive integers. Received: filters=32"),
+    ("models.cnn", "batch_norm a string", lambda t: models.cnn(batch_norm="yes"), ValueError, r"`batch_norm` must be True or False. Received: batch_norm='yes'"),
     ("models.cnn", "dense = 0", lambda t: models.cnn(dense=0), ValueError, r"`dense` must be an integer >= 1. Received: dense=0"),
     ("models.cnn", "classes a float", lambda t: models.cnn(num_classes=10.0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=10.0"),
     ("models.one_cycle", "peak_lr = 0", lambda t: models.one_cycle(0, 10), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=0"),
@@ -231,6 +240,48 @@ CASES = [
     ("callbacks.VariableScheduler", "schedule is a list", lambda t: VariableScheduler(keras.Variable(0.1), [0.1, 0.2]), ValueError, r"`schedule` must be a function of the epoch or step index. Received: schedule=\[0.1, 0.2\]"),
     ("callbacks.VariableScheduler", "per is 'batch'", lambda t: VariableScheduler(keras.Variable(0.1), lambda i: 0.1, per="batch"), ValueError, r"`per` must be one of \['epoch', 'step'\]. Received: per='batch'"),
     ("callbacks.VariableScheduler", "name with spaces", lambda t: VariableScheduler(keras.Variable(0.1), lambda i: 0.1, name=" e "), ValueError, r"`name` must be a non-empty string without surrounding spaces.* Received: name=' e '"),
+    # layers
+    ("layers.ScaledL2Normalization", "axis is the batch axis", lambda t: ScaledL2Normalization(axis=0), ValueError, r"`axis` must be a non-zero integer \(a feature axis; 0 is the batch axis\). Received: axis=0"),
+    ("layers.ScaledL2Normalization", "axis a float", lambda t: ScaledL2Normalization(axis=1.5), ValueError, r"Received: axis=1.5"),
+    ("layers.ScaledL2Normalization", "axis beyond the rank", lambda t: ScaledL2Normalization(axis=3)(keras.Input((4,))), ValueError, r"got `axis=3` for inputs of rank 2: the axis must be a feature axis in \[-1, 1\]"),
+    ("layers.ScaledL2Normalization", "epsilon zero", lambda t: ScaledL2Normalization(epsilon=0), ValueError, r"`epsilon` must be a positive number. Received: epsilon=0"),
+    ("layers.ScaledL2Normalization", "initializer None", lambda t: ScaledL2Normalization(scale_initializer=None), ValueError, r"`scale_initializer` must be a Keras initializer, its name or its config. Received: scale_initializer=None"),
+    ("layers.ScaledL2Normalization", "initializer unknown", lambda t: ScaledL2Normalization(scale_initializer="nope"), ValueError, r"Received: scale_initializer='nope'"),
+    ("layers.ScaledL2Normalization", "regularizer unknown", lambda t: ScaledL2Normalization(scale_regularizer="nope"), ValueError, r"`scale_regularizer` must be a Keras regularizer, its name or its config. Received: scale_regularizer='nope'"),
+    ("layers.ScaledL2Normalization", "constraint a number", lambda t: ScaledL2Normalization(scale_constraint=3), ValueError, r"`scale_constraint` must be a Keras constraint, its name or its config. Received: scale_constraint=3"),
+    ("layers.ScaledL2Normalization", "trainable_scale an int", lambda t: ScaledL2Normalization(trainable_scale=1), ValueError, r"`trainable_scale` must be True or False. Received: trainable_scale=1"),
+    ("layers.SplitVector", "axis a bool", lambda t: SplitVector(axis=True), ValueError, r"`axis` must be a non-zero integer .* Received: axis=True"),
+    ("layers.SplitVector", "width 1", lambda t: SplitVector()(keras.Input((1,))), ValueError, r"needs a known width of at least 2 on axis -1 to cut it in two. Received: input shape \(None, 1\)"),
+    ("layers.SplitVector", "unknown width", lambda t: SplitVector()(keras.Input((None,))), ValueError, r"Received: input shape \(None, None\)"),
+    # losses
+    ("losses.CenterLoss", "num_classes zero", lambda t: kcl.CenterLoss(0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=0"),
+    ("losses.CenterLoss", "num_classes a float", lambda t: kcl.CenterLoss(2.5), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=2.5"),
+    ("losses.CenterLoss", "lamb negative", lambda t: kcl.CenterLoss(3, lamb=-0.1), ValueError, r"`lamb` must be a number in \[0, inf\). Received: lamb=-0.1"),
+    ("losses.CenterLoss", "lamb a string", lambda t: kcl.CenterLoss(3, lamb="0.1"), ValueError, r"Received: lamb='0.1'"),
+    ("losses.CenterLoss", "alpha zero", lambda t: kcl.CenterLoss(3, alpha=0.0), ValueError, r"`alpha` must be a number in \(0, 1\]. Received: alpha=0.0"),
+    ("losses.CenterLoss", "alpha above 1", lambda t: kcl.CenterLoss(3, alpha=1.5), ValueError, r"Received: alpha=1.5"),
+    ("losses.CenterLoss", "initializer unknown", lambda t: kcl.CenterLoss(3, centers_initializer="nope"), ValueError, r"`centers_initializer` must be a Keras initializer or its name. Received: centers_initializer='nope'"),
+    ("losses.CenterLoss", "called on one tensor", lambda t: kcl.CenterLoss(3)(keras.Input((2,))), ValueError, r"must be called on a list \[features, labels\]"),
+    ("losses.CenterLoss", "features of rank 3", lambda t: kcl.CenterLoss(3)([keras.Input((2, 2)), keras.Input(())]), ValueError, r"expects features of shape \(batch, dim\) with a known dim. Received: features shape=\(None, 2, 2\)"),
+    ("losses.CenterLoss", "labels of width 3", lambda t: kcl.CenterLoss(3)([keras.Input((2,)), keras.Input((3,))]), ValueError, r"expects labels of shape \(batch,\) or \(batch, 1\), class indices. Received: labels shape=\(None, 3\)"),
+    ("losses.feature_variance", "features 1-D", lambda t: kcl.feature_variance(np.zeros(5), np.zeros(5)), ValueError, r"`features` must be a non-empty 2-D array"),
+    ("losses.feature_variance", "labels too short", lambda t: kcl.feature_variance(np.ones((12, 2)), np.zeros(5)), ValueError, r"`labels` must have shape \(12,\) or \(12, 1\)"),
+    ("losses.feature_variance", "negative labels", lambda t: kcl.feature_variance(np.eye(3), [-1, 0, 1]), ValueError, r"`labels` must be class indices, integers >= 0"),
+    ("losses.feature_variance", "all features equal", lambda t: kcl.feature_variance(np.ones((4, 2)), [0, 0, 1, 1]), ValueError, r"`features` must not all be equal"),
+    ("losses.class_means", "num_classes too small", lambda t: kcl.class_means(np.eye(3), [0, 1, 2], num_classes=2), ValueError, r"`num_classes` must exceed every label. Received: num_classes=2 with a label 2"),
+    ("losses.class_means", "fractional labels", lambda t: kcl.class_means(np.eye(3), [0.5, 1, 2]), ValueError, r"`labels` must be class indices"),
+    # bench
+    ("bench.forward_flops", "not a model", lambda t: bench.forward_flops("cnn"), ValueError, r"`model` must be a keras.Model. Received: str"),
+    ("bench.forward_flops", "unbuilt model", lambda t: bench.forward_flops(keras.Sequential([keras.layers.Dense(2)])), ValueError, r"`model` must be built \(call it once or give it an Input\)"),
+    ("bench.training_flops", "samples zero", lambda t: bench.training_flops(models.mlp(), samples=0), ValueError, r"`samples` must be an integer >= 1. Received: samples=0"),
+    ("bench.training_flops", "backward_factor negative", lambda t: bench.training_flops(models.mlp(), 10, backward_factor=-1), ValueError, r"`backward_factor` must be a number in \[0, inf\). Received: backward_factor=-1"),
+    ("bench.matmul_rate", "size below 16", lambda t: bench.matmul_rate(size=8), ValueError, r"`size` must be an integer >= 16. Received: size=8"),
+    ("bench.matmul_rate", "repeats zero", lambda t: bench.matmul_rate(size=64, repeats=0), ValueError, r"`repeats` must be an integer >= 1. Received: repeats=0"),
+    ("bench.EpochClock", "target as a percentage", lambda t: bench.EpochClock(np.zeros((4, 4)), np.zeros(4), target=99), ValueError, r"`target` must be a number in \(0, 1\]. Received: target=99"),
+    ("bench.EpochClock", "too few labels", lambda t: bench.EpochClock(np.zeros((4, 4)), np.zeros(2)), ValueError, r"`y_eval` must hold one label per input \(4\)"),
+    ("bench.EpochClock", "no inputs", lambda t: bench.EpochClock(np.zeros((0, 4)), np.zeros(0)), ValueError, r"`x_eval` must be a non-empty batch of inputs. Received: x_eval with shape \(0, 4\)"),
+    ("bench.EpochClock", "stop_at_target a string", lambda t: bench.EpochClock(np.zeros((4, 4)), np.zeros(4), stop_at_target="yes"), ValueError, r"`stop_at_target` must be True or False. Received: stop_at_target='yes'"),
+    ("bench.EpochClock", "stop without a target", lambda t: bench.EpochClock(np.zeros((4, 4)), np.zeros(4), stop_at_target=True), ValueError, r"`stop_at_target=True` needs a `target`. Received: target=None"),
 ]
 
 

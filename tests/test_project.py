@@ -5,6 +5,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import inspect
+import pkgutil
 import re
 import tomllib
 
@@ -15,7 +16,13 @@ from chapters import ROOT, repository_url
 
 import kerascool_lib
 
-MODULES = ["data", "runtime", "models", "plots", "source", "widgets", "callbacks"]
+#: Every public module of the package: a new one is held to the same rules without editing this.
+MODULES = sorted(m.name for m in pkgutil.iter_modules(kerascool_lib.__path__) if not m.name.startswith("_"))
+
+
+def test_every_public_module_is_in_the_package_api():
+    assert set(MODULES) - {"source"} <= set(kerascool_lib.__all__), "import the module in kerascool_lib/__init__.py"
+    assert set(MODULES) >= {"bench", "callbacks", "data", "layers", "losses", "models", "plots", "runtime", "widgets"}
 
 
 def readme_setup_commands():
