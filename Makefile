@@ -18,7 +18,7 @@ help:
 	@echo "make test     run the whole test suite (library, notebooks, book build, pages in a browser)"
 	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
 	@echo "make stats    after a full, passing make test: save its smoke times for the Execution statistics page"
-	@echo "make bench    race the reference models against the keras.io/posts recipes (~10 min, quiet machine); stores benchmarks/results/"
+	@echo "make bench    race the reference models against the keras.io/posts recipes (10-25 min, quiet machine); stores benchmarks/results/<this machine>/"
 	@echo "make colab-check  library tests and every chapter (smoke) on Colab's Keras 3.13 / TF 2.20, in .venv-colab"
 
 $(BIN)/python:
@@ -51,9 +51,10 @@ execute: $(VENV)/.book-installed
 stats: $(VENV)/.book-installed
 	$(BIN)/python -m kerascool_lib._stats save
 
-# The Benchmarks appendix's race (not part of `make test`): overwrites benchmarks/results/.
+# The Benchmarks appendix's race (not part of `make test`): replaces benchmarks/results/<this machine>/
+# (named after the CPU model and core count) when the whole race has finished.
 bench: $(VENV)/.test-installed
-	$(BIN)/python benchmarks/race.py --out benchmarks/results
+	$(BIN)/python benchmarks/race.py
 
 # Colab runs older versions than .venv: run what does not need the book tool chain there.
 colab-check:

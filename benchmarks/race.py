@@ -1,6 +1,6 @@
-"""The race of the Benchmarks appendix: `make bench` runs it and stores benchmarks/results/.
+"""The race of the Benchmarks appendix: `make bench` runs it and stores benchmarks/results/<machine>/.
 
-    python benchmarks/race.py                      # the stored run (about 10 minutes on 2 cores)
+    python benchmarks/race.py                      # the stored run (10-25 minutes on 2 cores)
     python benchmarks/race.py --quick --out DIR    # a tiny slice in seconds: checks the harness
     python benchmarks/race.py --help
 

@@ -1,6 +1,6 @@
 """The benchmark race behind the book's Benchmarks appendix (maintenance code, not public API).
 
-    python benchmarks/race.py                 # the stored run: benchmarks/results/
+    python benchmarks/race.py                 # the stored run: benchmarks/results/<machine>/
     python benchmarks/race.py --quick --out /tmp/race   # a tiny slice, seconds
 
 Each *contender* is a model and the recipe that trains it. Runs alternate (seed 0 of every
@@ -22,6 +22,7 @@ import math
 import os
 import pathlib
 import platform
+import re
 import shutil
 import statistics
 import sys
@@ -128,6 +129,18 @@ def machine() -> dict:
         "numpy": np.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+#: Where ``make bench`` stores its results: one folder per machine, named by :func:`machine_slug`.
+RESULTS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def machine_slug(cpu: str, cores: int) -> str:
+    """A folder name for a machine's results: the CPU model in lower case, its words joined by
+    hyphens, then the core count. ``machine_slug("AMD EPYC", 2) == "amd-epyc-2-cores"``."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"\((r|tm)\)", "", cpu.lower()))
+    words = [w for w in words if w not in {"processor", "cpu"}] or ["cpu"]
+    return "-".join(words + [str(int(cores)), "cores"])
 
 
 def _data(train_size, test_size):
@@ -449,7 +462,8 @@ def read_records(path) -> list[dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "results"))
+    parser.add_argument("--out", help="the results folder (default: benchmarks/results/<this machine>/, "
+                                      "e.g. benchmarks/results/amd-epyc-2-cores/)")
     parser.add_argument("--quick", action="store_true", help="a tiny slice, one epoch, one seed: checks the harness")
     parser.add_argument("--train-size", type=int)
     parser.add_argument("--test-size", type=int)
@@ -460,6 +474,9 @@ def main(argv=None) -> int:
     parser.add_argument("--summarize", action="store_true",
                         help="only rebuild summary.json/.md and race.png from OUT/race.jsonl")
     args = parser.parse_args(argv)
+    if args.out is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        args.out = str(RESULTS / machine_slug(_stats.cpu_model(), cores))
     if args.summarize:
         out = pathlib.Path(args.out)
         records = read_records(out / "race.jsonl")

@@ -3,8 +3,8 @@
 - :func:`mlp`: the posts' multilayer perceptron, 784-512-256-10 with dropout 0.2.
 - :func:`cnn`: a small convolutional network; with :data:`CNN_RECIPE` it reaches 99.0% test
   accuracy in a single epoch of 55,000 images and about 99.4% in the ``cpu`` profile's three
-  epochs, a few seconds per epoch on two CPU cores (the Benchmarks appendix races it against
-  the keras.io example and stores the numbers per seed).
+  epochs, 5 to 14 seconds per epoch on two CPU cores depending on the CPU (the Benchmarks
+  appendix races it against the keras.io example and stores the numbers per seed and machine).
 
 The models end in a float32 softmax, so they stay numerically safe under a mixed-precision
 policy (see :func:`kerascool_lib.runtime.choose_precision`). They are built with the
@@ -246,11 +246,13 @@ class Recipe:
 
 #: The reference CNN's recipe: Adam, batches of 128 (430 steps per epoch of 55,000 images) and
 #: a one-cycle schedule peaking at 2e-2, which BatchNorm in :func:`cnn` makes safe. Compiled
-#: for one epoch (``epochs=1``) it reaches 99.0% test accuracy (99.04-99.21% over seeds 0-4);
-#: over the ``cpu`` profile's 3 epochs 99.35-99.43%. Peaks of 1e-2 and 3e-2, a 30% warmup and a
-#: 256-wide dense layer were no better over seeds; batches of 256 (peak 3e-2) train an epoch
-#: about 10% faster but reach only 99.04-99.11% (mean 99.07% against 99.14%); narrower
-#: convolutions (32, 48) or (16, 64) fell below 99.0% on seed 4.
+#: for one epoch (``epochs=1``) it reaches 99.0% test accuracy (seeds 0-4: 99.04-99.21% on an
+#: AMD EPYC, 99.02-99.23% on an Intel Xeon; the last digits depend on the CPU's kernels); over
+#: the ``cpu`` profile's 3 epochs 99.35-99.43% (AMD) and 99.27-99.46% (Intel). Choosing it on
+#: the AMD machine, peaks of 1e-2 and 3e-2, a 30% warmup and a 256-wide dense layer were no
+#: better over seeds; batches of 256 (peak 3e-2) trained an epoch about 10% faster but reached
+#: only 99.04-99.11% (mean 99.07% against 99.14%); narrower convolutions (32, 48) or (16, 64)
+#: fell below 99.0% on seed 4. The Benchmarks appendix stores each machine's race.
 CNN_RECIPE = Recipe(batch_size=128, peak_lr=2e-2, epochs=3, schedule="one_cycle", warmup_fraction=0.2)
 #: The posts' MLP recipe: Adam at its default rate, batch 128.
 MLP_RECIPE = Recipe(batch_size=128, peak_lr=1e-3, epochs=10, schedule="constant")

@@ -105,3 +105,17 @@ def test_a_race_that_fails_half_way_leaves_the_stored_results_untouched(tmp_path
     assert len(calls) == 2
     assert {p.name: p.read_text() for p in out.iterdir()} == stored
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"], "no staging folder left behind"
+
+
+def test_each_machine_gets_its_own_results_folder():
+    assert _race.machine_slug("AMD EPYC", 2) == "amd-epyc-2-cores"
+    assert _race.machine_slug("Intel(R) Xeon(R) Processor", 2) == "intel-xeon-2-cores"
+    assert _race.machine_slug("Intel(R) Core(TM) i7-1165G7 @ 2.80GHz", 8) == "intel-core-i7-1165g7-2-80ghz-8-cores"
+    assert _race.machine_slug("", 4) == "cpu-4-cores"
+    assert _race.RESULTS == ROOT / "benchmarks" / "results"
+    stored = sorted(p.parent.name for p in _race.RESULTS.glob("*/summary.json"))
+    assert stored and all(name.endswith("-cores") for name in stored), stored
+    for name in stored:  # each folder holds one machine's race, named after that machine
+        records = _race.read_records(_race.RESULTS / name / "race.jsonl")
+        assert _race.machine_slug(records[0]["cpu"], records[0]["cores"]) == name
+        assert sorted(p.name for p in (_race.RESULTS / name).iterdir()) == sorted(_race.RESULT_FILES)
