@@ -111,6 +111,11 @@ def contenders(seeds_baseline=(0, 1, 2), seeds_reference=(0, 1, 2, 3, 4), max_ep
     ]
 
 
+def _cores() -> int:
+    """The cores this process may run on (its affinity), else the machine's count."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def machine() -> dict:
     """Where the race ran: CPU model, cores, versions, date."""
     import keras
@@ -120,7 +125,7 @@ def machine() -> dict:
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
         "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores": _cores(),
         "gpus": gpus,
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
@@ -474,9 +479,13 @@ def main(argv=None) -> int:
     parser.add_argument("--summarize", action="store_true",
                         help="only rebuild summary.json/.md and race.png from OUT/race.jsonl")
     args = parser.parse_args(argv)
+    partial = args.quick or args.only or any(
+        getattr(args, name) is not None for name in ("train_size", "test_size", "max_epochs"))
     if args.out is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        args.out = str(RESULTS / machine_slug(_stats.cpu_model(), cores))
+        if partial and not args.summarize:
+            parser.error("a partial race (--quick, --only, --train-size, --test-size, --max-epochs) needs "
+                         "--out DIR: benchmarks/results/ holds full races only")
+        args.out = str(RESULTS / machine_slug(_stats.cpu_model(), _cores()))
     if args.summarize:
         out = pathlib.Path(args.out)
         records = read_records(out / "race.jsonl")

@@ -119,3 +119,12 @@ def test_each_machine_gets_its_own_results_folder():
         records = _race.read_records(_race.RESULTS / name / "race.jsonl")
         assert _race.machine_slug(records[0]["cpu"], records[0]["cores"]) == name
         assert sorted(p.name for p in (_race.RESULTS / name).iterdir()) == sorted(_race.RESULT_FILES)
+
+
+def test_a_partial_race_must_name_its_own_folder(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as info:
+        _race.main(["--quick"])
+    assert info.value.code == 2
+    assert "a partial race (--quick, --only, --train-size, --test-size, --max-epochs) needs --out DIR" in capsys.readouterr().err
