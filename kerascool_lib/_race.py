@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from kerascool_lib import _stats
+from kerascool_lib import _machine
 
 #: The targets of issue #8, checked in the summary.
 TARGETS = {
@@ -111,21 +111,16 @@ def contenders(seeds_baseline=(0, 1, 2), seeds_reference=(0, 1, 2, 3, 4), max_ep
     ]
 
 
-def _cores() -> int:
-    """The cores this process may run on (its affinity), else the machine's count."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def machine() -> dict:
     """Where the race ran: CPU model, cores, versions, date."""
     import keras
     import tensorflow as tf
 
-    cpu = _stats.cpu_model()
+    cpu = _machine.cpu_model()
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
         "cpu": cpu,
-        "cores": _cores(),
+        "cores": _machine.cores(),
         "gpus": gpus,
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
@@ -485,7 +480,7 @@ def main(argv=None) -> int:
         if partial and not args.summarize:
             parser.error("a partial race (--quick, --only, --train-size, --test-size, --max-epochs) needs "
                          "--out DIR: benchmarks/results/ holds full races only")
-        args.out = str(RESULTS / machine_slug(_stats.cpu_model(), _cores()))
+        args.out = str(RESULTS / machine_slug(_machine.cpu_model(), _machine.cores()))
     if args.summarize:
         out = pathlib.Path(args.out)
         records = read_records(out / "race.jsonl")

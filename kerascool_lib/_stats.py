@@ -28,6 +28,8 @@ import re
 import sys
 import tempfile
 
+from kerascool_lib._machine import cpu_model
+
 #: Local records of test runs, relative to the repository root (git-ignored).
 LOCAL_DIR = pathlib.PurePosixPath("_build/exec-stats")
 #: The committed snapshot of the last full test run, relative to the repository root.
@@ -131,17 +133,6 @@ def _write_json(path: pathlib.Path, data) -> pathlib.Path:
         os.unlink(tmp)
         raise
     return path
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux's ``/proc/cpuinfo``), else what :mod:`platform` knows."""
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
@@ -259,7 +250,7 @@ def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
         shown = "not run" if seconds is None else f"{seconds:.1f} s"
         lines.append(
             f"| {{doc}}`{title} </{docname}>` | {rec['profile']} | {rec['wall_time_s']:.1f} s "
-            f"| {metric} | {date} | {shown} | {within} |"
+            f"| {metric} | {date}, {rec['device'] or '?'} | {shown} | {within} |"
         )
     total = sum(rec["wall_time_s"] for _, _, rec in chapters)
     devices = sorted({rec["device"] for _, _, rec in chapters})

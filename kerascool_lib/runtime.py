@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
-from kerascool_lib import _checks
+from kerascool_lib import _checks, _machine
 
 __all__ = [
     "PROFILES",
@@ -147,7 +147,7 @@ def _device_entry(device_type: str, name: str, details: Mapping) -> dict | None:
         cc = details.get("compute_capability")
         entry["compute_capability"] = tuple(cc) if cc else None
     elif device_type == "CPU":
-        entry["name"] = f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+        entry["name"] = f"{_machine.cpu_model()} ({os.cpu_count()} cores)"
     return entry
 
 

@@ -149,3 +149,15 @@ def test_run_path_is_a_private_temporary_folder(root):
     p = run.path("ckpt/best.weights.h5")
     assert p.parent.is_dir() and root not in p.parents
     assert run.path("other.txt").parent == p.parent.parent
+
+
+def test_the_cpu_entry_names_the_cpu_model(monkeypatch):
+    import os
+
+    from kerascool_lib import _machine
+
+    monkeypatch.setattr(_machine, "cpu_model", lambda: "Test CPU 9000")
+    entry = runtime._device_entry("CPU", "/physical_device:CPU:0", {})
+    assert entry == {"type": "CPU", "name": f"Test CPU 9000 ({os.cpu_count()} cores)", "compute_capability": None}
+    run = runtime.Run(runtime.PROFILES["cpu"], 0, [entry], "float32", False, {})
+    assert run.device == f"CPU: Test CPU 9000 ({os.cpu_count()} cores)"
