@@ -250,7 +250,7 @@ def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
         shown = "not run" if seconds is None else f"{seconds:.1f} s"
         lines.append(
             f"| {{doc}}`{title} </{docname}>` | {rec['profile']} | {rec['wall_time_s']:.1f} s "
-            f"| {metric} | {date}, {rec['device'] or '?'} | {shown} | {within} |"
+            f"| {metric} | {date} | {shown} | {within} |"
         )
     total = sum(rec["wall_time_s"] for _, _, rec in chapters)
     devices = sorted({rec["device"] for _, _, rec in chapters})
