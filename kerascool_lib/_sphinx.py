@@ -449,10 +449,8 @@ def statistics_rows(app, docnames: Iterable[str]) -> list[tuple[str, str, dict]]
         path = pathlib.Path(app.env.doc2path(docname))
         if path.suffix != ".ipynb":
             continue
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        title = "".join(notebook["cells"][0]["source"]).splitlines()[0].lstrip("# ").strip()
         try:
-            rows.append((docname, title, _stats.run_record(notebook)))
+            rows.append(_stats.chapter_row(docname, path))
         except ValueError as err:
             logger.warning(f"{docname} has no execution statistics: {err}", location=STATISTICS_PAGE)
     return rows

@@ -116,6 +116,15 @@ def run_record(nb) -> dict:
     }
 
 
+def chapter_row(docname: str, path) -> tuple[str, str, dict]:
+    """``(docname, title, run record)`` of the chapter notebook at ``path``: its first
+    heading and :func:`run_record` (which raises ``ValueError`` if the run card is missing)."""
+    nb = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    source = nb["cells"][0]["source"]
+    title = ("".join(source) if isinstance(source, list) else source).splitlines()[0].lstrip("# ").strip()
+    return docname, title, run_record(nb)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -289,7 +298,6 @@ def main(argv=None) -> int:
     sub.add_parser("show", help="print the statistics table")
     args = parser.parse_args(argv)
     root = pathlib.Path.cwd()
-    import nbformat
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -302,10 +310,7 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         return 0
-    rows = []
-    for d in docnames:
-        nb = nbformat.read(root / f"{d}.ipynb", as_version=4)
-        rows.append((d, nb.cells[0].source.splitlines()[0].lstrip("# "), run_record(nb)))
+    rows = [chapter_row(d, root / f"{d}.ipynb") for d in docnames]
     print(statistics_markdown(root, rows))
     return 0
 
