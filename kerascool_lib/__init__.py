@@ -11,17 +11,34 @@ Modules, one concept each:
 - :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
 - :mod:`kerascool_lib.layers`: custom layers: a weight of their own (a learned scale), several
   outputs (a vector split in halves).
-- :mod:`kerascool_lib.losses`: a layer that carries its own loss (the center loss), and
-  measures of how tightly features cluster by class.
-- :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best (atomic saves), warmup
-  schedules, variables set on a schedule mid-training.
+- :mod:`kerascool_lib.losses`: a layer that carries its own loss (the center loss).
+- :mod:`kerascool_lib.metrics`: measures of a run's outputs on NumPy arrays: confusion counts,
+  class means, how tightly features cluster by class.
+- :mod:`kerascool_lib.schedules`: learning-rate schedules: warmup, one-cycle, one after another.
+- :mod:`kerascool_lib.weights`: weights on disk and in memory: atomic saves, weights swapped in
+  for a while.
+- :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best, per-batch warmup, the
+  learning rate each step used, variables set on a schedule mid-training.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
   machine's matmul rate, epoch clocks that keep evaluation out of the timed span.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
 - :mod:`kerascool_lib.widgets`: controls over precomputed results that work without a kernel.
 """
 
-from kerascool_lib import bench, callbacks, data, layers, losses, models, plots, runtime, widgets
+from kerascool_lib import (
+    bench,
+    callbacks,
+    data,
+    layers,
+    losses,
+    metrics,
+    models,
+    plots,
+    runtime,
+    schedules,
+    weights,
+    widgets,
+)
 from kerascool_lib.data import load_mnist, locate_mnist, mnist_splits
 from kerascool_lib.runtime import PROFILES, Profile, Run, setup
 from kerascool_lib.source import show_source
@@ -36,9 +53,12 @@ __all__ = [
     "data",
     "layers",
     "losses",
+    "metrics",
     "models",
     "plots",
     "runtime",
+    "schedules",
+    "weights",
     "widgets",
     "load_mnist",
     "locate_mnist",

@@ -1,9 +1,25 @@
 """Argument checks shared by the library: each raises ``ValueError`` naming the argument,
-what was expected and the value received, in the style of Keras's own messages."""
+what was expected and the value received, in the style of Keras's own messages:
+
+    `name` must be <what>. Received: name=<value>
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
+import pathlib
+
+import numpy as np
+
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def fail(name: str, expected: str, received: str | None = None, value=None) -> ValueError:
+    """The library's one message format: "`name` must be <expected>. Received: <received>"."""
+    shown = received if received is not None else f"{name}={value!r}"
+    return ValueError(f"`{name}` must be {expected}. Received: {shown}")
 
 
 def integer(value, name: str, minimum: int | None = None) -> int:
@@ -12,7 +28,7 @@ def integer(value, name: str, minimum: int | None = None) -> int:
         minimum is not None and value < minimum
     ):
         bound = f" >= {minimum}" if minimum is not None else ""
-        raise ValueError(f"`{name}` must be an integer{bound}. Received: {name}={value!r}")
+        raise fail(name, f"an integer{bound}", value=value)
     return int(value)
 
 
@@ -28,19 +44,93 @@ def number(value, name: str, low: float, high: float, *, low_open=False, high_op
         ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"`{name}` must be a number in {interval}. Received: {name}={value!r}")
+        raise fail(name, f"a number in {interval}", value=value)
     return float(value)
 
 
 def positive_number(value, name: str) -> float:
     """``value`` as a float, if it is a real number > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+        raise fail(name, "a positive number", value=value)
+    return float(value)
+
+
+def finite_positive(value, name: str) -> float:
+    """``value`` as a float, if it is a finite real number > 0 (a rate: not inf or nan)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (value > 0 and math.isfinite(value)):
+        raise fail(name, "a finite positive number", value=value)
     return float(value)
 
 
 def one_of(value, name: str, choices) -> object:
     """``value``, if it is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {sorted(choices)}. Received: {name}={value!r}")
+    if isinstance(value, bool) and not any(c is value for c in choices) or value not in choices:
+        raise fail(name, f"one of {sorted(choices, key=repr)}", value=value)
     return value
+
+
+def boolean(value, name: str) -> bool:
+    """``value``, if it is True or False (not 0/1, not a string)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise fail(name, "True or False", value=value)
+    return bool(value)
+
+
+def verbose(value, name: str = "verbose") -> int:
+    """``value`` as an int, if it is 0 or 1."""
+    if isinstance(value, (bool, float)) or value not in (0, 1):
+        raise fail(name, "0 or 1", value=value)
+    return int(value)
+
+
+def log_name(value, name: str = "name") -> str:
+    """``value``, if it can be a key in ``logs`` and ``history``."""
+    if not isinstance(value, str) or not value or value.strip() != value:
+        raise fail(name, "a non-empty string without surrounding spaces, used as the key in `logs` and `history`", value=value)
+    return value
+
+
+def model(value, name: str = "model", *, built: bool = False):
+    """``value``, if it is a ``keras.Model`` (and built, if ``built``)."""
+    import keras
+
+    if not isinstance(value, keras.Model):
+        raise fail(name, "a keras.Model", f"{name}={value!r:.80} of type {type(value).__name__}")
+    if built and not value.built:
+        raise fail(name, "a built keras.Model (call it on data, or give it an Input)", f"{name}={value.name!r}, not built")
+    return value
+
+
+def weights_path(value, name: str = "filepath") -> pathlib.Path:
+    """``value`` as a Path, if it is a path ending in ``.weights.h5``."""
+    if not isinstance(value, (str, os.PathLike)) or not str(value).endswith(WEIGHTS_SUFFIX):
+        raise fail(name, f"a path ending in '{WEIGHTS_SUFFIX}' (Keras's weights format)", value=value)
+    return pathlib.Path(value)
+
+
+def labels(values, name: str = "labels", num_classes: int | None = None) -> np.ndarray:
+    """``values`` as a 1-D int64 array, if every entry is a class index in ``[0, num_classes)``.
+
+    Integral floats (``1.0``) pass, as Keras feeds labels as floats; ``1.7``, ``-1``, NaN and
+    an index ``>= num_classes`` do not. The error names the first bad value and where it is.
+    A ``(samples, 1)`` column is flattened.
+    """
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise fail(name, "a 1-D array of class indices (samples,) or (samples, 1)", f"{name} of shape {array.shape}")
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise fail(name, "class indices (integers)", f"{name} of dtype {array.dtype}")
+    allowed = f"[0, {num_classes})" if num_classes is not None else "[0, inf)"
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(array) | (array != np.round(array)) | (array < 0)
+        if num_classes is not None:
+            bad |= array >= num_classes
+    if bad.any():
+        where = int(np.argmax(bad))
+        raise fail(
+            name, f"class indices, integers in {allowed}",
+            f"{name}[{where}]={array[where].item()!r} ({int(bad.sum())} of {array.size} out of range)",
+        )
+    return array.astype(np.int64)

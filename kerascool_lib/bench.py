@@ -57,8 +57,7 @@ def forward_flops(model: keras.Model) -> int:
     >>> forward_flops(model) == 2 * (26 * 26 * 9 * 8 + 26 * 26 * 8 * 10)
     True
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"`model` must be a keras.Model. Received: {type(model).__name__}")
+    _checks.model(model)
     if not model.built:
         raise ValueError(f"`model` must be built (call it once or give it an Input). Received: {model.name}")
     macs = 0

@@ -1,16 +1,13 @@
-"""Callbacks and schedules: evaluate anything and keep the best, warm up, change hyper-parameters.
+"""Callbacks: evaluate anything and keep the best, warm up per batch, record the learning rate,
+change any variable mid-training.
 
 The reusable parts of the book's *Callbacks* chapters, for Keras 3 on any backend:
 
-- :func:`save_weights_atomically`: write a ``.weights.h5`` file so that a crash mid-save never
-  destroys the previous one (write to a temporary file, then rename).
-- :func:`swapped_weights`: use other weights for a while (evaluate the best epoch's weights),
-  then put the originals back, also when an exception is raised.
 - :class:`EvaluateAndKeepBest`: compute any Python metric on validation data after each epoch,
   log it (so ``History``, ``EarlyStopping`` and ``ModelCheckpoint`` can use it) and keep the
-  best weights.
-- :class:`LinearWarmup`: a learning-rate schedule that ramps up linearly, then hands over to
-  another schedule; :class:`LinearWarmupCallback`: the same ramp set per batch by a callback.
+  best weights, saved with :func:`kerascool_lib.weights.save_weights_atomically`.
+- :class:`LinearWarmupCallback`: the post's per-batch warmup (the schedule version is
+  :class:`kerascool_lib.schedules.LinearWarmup`).
 - :class:`LearningRateRecorder`: the learning rate each optimizer step used.
 - :class:`VariableScheduler`: set any ``keras.Variable`` (a loss weight) on a schedule, per epoch
   or per step.
@@ -24,74 +21,24 @@ a constant when it traces the step, so assigning it later changes nothing, silen
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import pathlib
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import keras
 import numpy as np
 from keras import ops
 
 from kerascool_lib import _checks
+from kerascool_lib.schedules import _warmup_value
+from kerascool_lib.weights import save_weights_atomically
 
 __all__ = [
-    "save_weights_atomically",
-    "swapped_weights",
     "EvaluateAndKeepBest",
-    "LinearWarmup",
     "LinearWarmupCallback",
     "LearningRateRecorder",
     "VariableScheduler",
 ]
-
-_WEIGHTS_SUFFIX = ".weights.h5"
-
-
-# ── argument checks ───────────────────────────────────────────────────────────────────────────
-
-
-def _check_model(model, name="model"):
-    if not isinstance(model, keras.Model):
-        raise ValueError(
-            f"`{name}` must be a keras.Model. Received: {name}={model!r} "
-            f"of type {type(model).__name__}"
-        )
-    return model
-
-
-def _check_weights_path(filepath, name="filepath"):
-    if not isinstance(filepath, (str, os.PathLike)) or not str(filepath).endswith(_WEIGHTS_SUFFIX):
-        raise ValueError(
-            f"`{name}` must be a path ending in '{_WEIGHTS_SUFFIX}' (Keras's weights format). "
-            f"Received: {name}={filepath!r}"
-        )
-    return pathlib.Path(filepath)
-
-
-def _check_positive_finite(value, name):
-    """``value`` as a float, if it is a finite real number > 0 (a rate, not inf or nan)."""
-    value = _checks.positive_number(value, name)
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite positive number. Received: {name}={value!r}")
-    return value
-
-
-def _check_verbose(value):
-    if isinstance(value, (bool, float)) or value not in (0, 1):
-        raise ValueError(f"`verbose` must be 0 or 1. Received: verbose={value!r}")
-    return int(value)
-
-
-def _check_log_name(value, name="name"):
-    if not isinstance(value, str) or not value or value.strip() != value:
-        raise ValueError(
-            f"`{name}` must be a non-empty string without surrounding spaces, used as the key "
-            f"in `logs` and `history`. Received: {name}={value!r}"
-        )
-    return value
 
 
 def _check_steps_per_execution(model, who):
@@ -126,153 +73,7 @@ def _optimizer_step(model) -> int:
     return int(ops.convert_to_numpy(optimizer.iterations))
 
 
-# ── saving and swapping weights ───────────────────────────────────────────────────────────────
-
-
-def _fsync_path(path: pathlib.Path) -> None:
-    """Flush a file (or, on POSIX, a folder entry) to the disk; best effort for folders."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
-    try:
-        fd = os.open(path, flags)
-    except OSError:  # e.g. folders cannot be opened on Windows
-        if path.is_dir():
-            return
-        raise
-    try:
-        os.fsync(fd)
-    except OSError:
-        if not path.is_dir():
-            raise
-    finally:
-        os.close(fd)
-
-
-def save_weights_atomically(model: keras.Model, filepath: str | os.PathLike) -> pathlib.Path:
-    """Save ``model``'s weights to ``filepath`` so that a failed save leaves the old file intact.
-
-    ``model.save_weights(path)`` opens ``path`` for writing at once, which truncates the file
-    there: if the process crashes or the disk fills up mid-save, the previous weights are gone
-    and the half-written file does not load. This function writes to a temporary file in the same
-    folder, flushes it to the disk, then renames it over ``filepath`` with ``os.replace``, which
-    is atomic on POSIX and Windows: at every moment ``filepath`` holds either the old complete
-    file or the new complete one. If saving raises, the temporary file is removed and the
-    exception propagates; a process killed mid-save may leave a ``.<name>.*.tmp.weights.h5``
-    file next to ``filepath``, never a damaged ``filepath``.
-
-    Args:
-        model: a built ``keras.Model``.
-        filepath: where to save; must end in ``.weights.h5``. Missing folders are created.
-
-    Returns:
-        ``filepath`` as a ``pathlib.Path``.
-
-    Example:
-
-    >>> import tempfile
-    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = save_weights_atomically(model, f"{folder}/best.weights.h5")
-    ...     sorted(p.name for p in path.parent.iterdir())  # no temporary file left behind
-    ['best.weights.h5']
-    """
-    _check_model(model)
-    target = _check_weights_path(filepath)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(
-        f".{target.name[: -len(_WEIGHTS_SUFFIX)]}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{_WEIGHTS_SUFFIX}"
-    )
-    try:
-        model.save_weights(tmp)
-        _fsync_path(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_path(target.parent)
-    return target
-
-
-def _as_weight_list(model, weights, name="weights"):
-    if isinstance(weights, (str, os.PathLike)):
-        path = _check_weights_path(weights, name)
-        if not path.is_file():
-            raise ValueError(f"`{name}` must be an existing weights file. Received: {name}={str(path)!r}")
-        return path
-    if isinstance(weights, Sequence) and not isinstance(weights, (str, bytes)):
-        expected = [tuple(w.shape) for w in model.weights]
-        received = [tuple(np.shape(w)) for w in weights]
-        if received != expected:
-            raise ValueError(
-                f"`{name}` must be a list of arrays with the shapes of model.get_weights(), "
-                f"{len(expected)} arrays. Received: {len(received)} arrays of shapes "
-                f"{received[:4]}{' ...' if len(received) > 4 else ''}"
-            )
-        return list(weights)
-    raise ValueError(
-        f"`{name}` must be a list of arrays (as model.get_weights() returns) or a path to a "
-        f"'{_WEIGHTS_SUFFIX}' file. Received: {name}={weights!r}"
-    )
-
-
-def _apply_weights(model, weights):
-    if isinstance(weights, pathlib.Path):
-        model.load_weights(weights)
-    else:
-        model.set_weights(weights)
-
-
-@contextlib.contextmanager
-def swapped_weights(model: keras.Model, weights):
-    """Use other weights inside a ``with`` block, then restore the model's own.
-
-    On entry the model's current weights (trainable and non-trainable, e.g. batch-norm
-    statistics) are copied, and ``weights`` are put in; on exit the copy is put back, whether the
-    block finished or raised, and also when putting ``weights`` in fails halfway (a
-    ``.weights.h5`` file from another model, for example, can be loaded partly before it
-    raises). A ``.weights.h5`` file saved from a compiled model also holds the optimizer's
-    state, which loading it overwrites; the optimizer's variables are restored on exit too.
-
-    Args:
-        model: a built ``keras.Model``.
-        weights: a list of arrays, as ``model.get_weights()`` returns, or the path of a
-            ``.weights.h5`` file saved from the same architecture.
-
-    Yields:
-        ``model``, carrying ``weights``.
-
-    Example:
-
-    >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
-    >>> model.set_weights([np.ones((1, 1))])
-    >>> with swapped_weights(model, [np.full((1, 1), 5.0)]):
-    ...     float(model.predict(np.ones((1, 1)), verbose=0)[0, 0])
-    5.0
-    >>> float(model.predict(np.ones((1, 1)), verbose=0)[0, 0])  # the original weights are back
-    1.0
-    """
-    _check_model(model)
-    if not model.built:
-        raise ValueError(
-            f"`model` must be built before its weights can be swapped. Received: model={model.name!r}, not built"
-        )
-    weights = _as_weight_list(model, weights)
-    original = model.get_weights()
-    # a .weights.h5 file of a compiled model also holds its optimizer's state, which
-    # load_weights restores too: keep a copy of the optimizer's variables as well
-    optimizer = getattr(model, "optimizer", None)
-    optimizer_variables = list(optimizer.variables) if optimizer is not None else []
-    optimizer_state = [ops.convert_to_numpy(v) for v in optimizer_variables]
-    try:
-        _apply_weights(model, weights)
-        yield model
-    finally:
-        model.set_weights(original)
-        for variable, value in zip(optimizer_variables, optimizer_state):
-            variable.assign(value)
-
-
-# ── evaluate anything, keep the best ──────────────────────────────────────────────────────────
+# ── evaluate anything, keep the best ─────────────────────────────────────────────────────────
 
 
 class EvaluateAndKeepBest(keras.callbacks.Callback):
@@ -363,19 +164,16 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
             )
         _checks.one_of(mode, "mode", ("max", "min"))
         _checks.number(min_delta, "min_delta", 0, math.inf)
-        if not isinstance(restore_best_weights, bool):
-            raise ValueError(
-                f"`restore_best_weights` must be True or False. Received: restore_best_weights={restore_best_weights!r}"
-            )
+        _checks.boolean(restore_best_weights, "restore_best_weights")
         self.x_val, self.y_val = x_val, np.asarray(y_val)
         self.metric = metric
-        self.name = _check_log_name(name)
+        self.name = _checks.log_name(name)
         self.mode = mode
-        self.filepath = None if filepath is None else _check_weights_path(filepath)
+        self.filepath = None if filepath is None else _checks.weights_path(filepath)
         self.restore_best_weights = restore_best_weights
         self.min_delta = float(min_delta)
         self.batch_size = _checks.integer(batch_size, "batch_size", 1)
-        self.verbose = _check_verbose(verbose)
+        self.verbose = _checks.verbose(verbose)
         self.history: list[float] = []
         self.best: float | None = None
         self.best_epoch: int | None = None
@@ -436,86 +234,7 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
                 print(f"Restored the weights of epoch {self.best_epoch + 1} ({self.name} = {self.best:.5f})")
 
 
-# ── warmup and learning-rate schedules ────────────────────────────────────────────────────────
-
-
-def _warmup_value(peak: float, warmup_steps: int, step: int) -> np.float32:
-    """The warmup rate at ``step``, rounded exactly as LinearWarmup's float32 ops round it."""
-    f32 = np.float32
-    return f32(peak) * f32(min(step + 1, warmup_steps)) / f32(warmup_steps)
-
-
-@keras.saving.register_keras_serializable(package="kerascool_lib")
-class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
-    """Ramp the learning rate up linearly for ``warmup_steps`` steps, then follow ``after``.
-
-    At optimizer step ``t`` (counted from 0) the rate is
-
-    - ``peak_learning_rate * (t + 1) / warmup_steps`` while ``t < warmup_steps``: the first
-      step already trains, at ``peak / warmup_steps``, and step ``warmup_steps - 1`` reaches the
-      peak;
-    - then ``after(t - warmup_steps)`` if ``after`` is given (any schedule, e.g. a
-      ``CosineDecay`` starting at the peak), else ``peak_learning_rate``.
-
-    This is the per-batch warmup of the source post, moved from a callback into the optimizer:
-    it is evaluated inside each compiled step from ``optimizer.iterations``, so it works with
-    ``steps_per_execution``, resumes correctly from a checkpoint and is saved with the model.
-    Keras's ``CosineDecay(warmup_target=..., warmup_steps=...)`` warms up too, but starts at
-    ``initial_learning_rate`` (0 for a ramp from zero), so its first step does not train.
-
-    Args:
-        peak_learning_rate: the rate reached at the end of warmup.
-        warmup_steps: optimizer steps of the ramp.
-        after: optional ``LearningRateSchedule`` followed once warmup is over; it receives the
-            number of steps since the end of warmup.
-        name: the schedule's name.
-
-    Example:
-
-    >>> warmup = LinearWarmup(1e-3, warmup_steps=4)
-    >>> [round(float(warmup(step)), 6) for step in range(6)]
-    [0.00025, 0.0005, 0.00075, 0.001, 0.001, 0.001]
-    >>> decay = keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=1, decay_rate=0.5)
-    >>> [round(float(LinearWarmup(1e-3, 2, after=decay)(step)), 6) for step in range(5)]
-    [0.0005, 0.001, 0.001, 0.0005, 0.00025]
-    """
-
-    def __init__(self, peak_learning_rate, warmup_steps, after=None, name="LinearWarmup"):
-        super().__init__()
-        self.peak_learning_rate = _check_positive_finite(peak_learning_rate, "peak_learning_rate")
-        self.warmup_steps = _checks.integer(warmup_steps, "warmup_steps", 1)
-        if after is not None and not isinstance(after, keras.optimizers.schedules.LearningRateSchedule):
-            raise ValueError(
-                "`after` must be a keras.optimizers.schedules.LearningRateSchedule or None. "
-                f"Received: after={after!r}"
-            )
-        self.after = after
-        self.name = name
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warmup = ops.cast(self.warmup_steps, "float32")
-        peak = ops.cast(self.peak_learning_rate, "float32")
-        rate = peak * ops.minimum(step + 1.0, warmup) / warmup
-        if self.after is None:
-            return rate
-        later = ops.cast(self.after(ops.maximum(step - warmup, 0.0)), "float32")
-        return ops.where(step < warmup, rate, later)
-
-    def get_config(self):
-        return {
-            "peak_learning_rate": self.peak_learning_rate,
-            "warmup_steps": self.warmup_steps,
-            "after": None if self.after is None else keras.optimizers.schedules.serialize(self.after),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if config.get("after") is not None:
-            config["after"] = keras.optimizers.schedules.deserialize(config["after"])
-        return cls(**config)
+# ── warmup and learning-rate records ──────────────────────────────────────────────────────────
 
 
 class LinearWarmupCallback(keras.callbacks.Callback):
@@ -553,15 +272,15 @@ class LinearWarmupCallback(keras.callbacks.Callback):
 
     def __init__(self, peak_learning_rate, warmup_steps=None, *, warmup_epochs=None, verbose=0):
         super().__init__()
-        self.peak_learning_rate = _check_positive_finite(peak_learning_rate, "peak_learning_rate")
+        self.peak_learning_rate = _checks.finite_positive(peak_learning_rate, "peak_learning_rate")
         if (warmup_steps is None) == (warmup_epochs is None):
             raise ValueError(
                 "Pass exactly one of `warmup_steps` and `warmup_epochs`. "
                 f"Received: warmup_steps={warmup_steps!r}, warmup_epochs={warmup_epochs!r}"
             )
         self.warmup_steps = None if warmup_steps is None else _checks.integer(warmup_steps, "warmup_steps", 1)
-        self.warmup_epochs = None if warmup_epochs is None else _check_positive_finite(warmup_epochs, "warmup_epochs")
-        self.verbose = _check_verbose(verbose)
+        self.warmup_epochs = None if warmup_epochs is None else _checks.finite_positive(warmup_epochs, "warmup_epochs")
+        self.verbose = _checks.verbose(verbose)
         self._step = 0
         self._total = None
 
@@ -605,6 +324,7 @@ class LearningRateRecorder(keras.callbacks.Callback):
 
     Example:
 
+    >>> from kerascool_lib.schedules import LinearWarmup
     >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     >>> model.compile(keras.optimizers.SGD(LinearWarmup(0.1, warmup_steps=2)), "mse")
     >>> record = LearningRateRecorder()
@@ -682,8 +402,8 @@ class VariableScheduler(keras.callbacks.Callback):
         self.variable = variable
         self.schedule = schedule
         self.per = per
-        self.name = _check_log_name(variable.name if name is None else name)
-        self.verbose = _check_verbose(verbose)
+        self.name = _checks.log_name(variable.name if name is None else name)
+        self.verbose = _checks.verbose(verbose)
         self.values: list[float] = []
         self._step = 0
 

@@ -8,10 +8,9 @@ backend:
   ``lamb * mean_i ½‖f_i − c_{y_i}‖²``, with ``self.add_loss``. The layer owns the class centers
   and the weight ``lamb`` (so a callback can change it mid-training on every backend), and
   updates the centers either by gradient or by the paper's moving-average rule.
-- :func:`class_means`: the mean feature vector of each class, where the centers should go.
-- :func:`feature_variance`: how tightly the features cluster by class: the intra-class
-  variance, the total variance and their ratio (0: every class collapsed onto one point;
-  1: the classes are not separated at all).
+
+How tightly features cluster by class (what the center loss changes) is measured by
+:func:`kerascool_lib.metrics.feature_variance` and :func:`kerascool_lib.metrics.class_means`.
 
 Why a layer, and not a loss function? A Keras loss sees only ``y_true`` and ``y_pred``; the
 center loss also needs the features and the centers. Keras 2 code often stashed the features
@@ -23,15 +22,13 @@ and saves with the model.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import keras
 import numpy as np
 from keras import ops
 
 from kerascool_lib import _checks
 
-__all__ = ["CenterLoss", "class_means", "feature_variance", "FeatureVariance"]
+__all__ = ["CenterLoss"]
 
 
 def _check_lamb(value, name="lamb"):
@@ -198,114 +195,3 @@ class CenterLoss(keras.layers.Layer):
             "alpha": self.alpha,
             "centers_initializer": keras.initializers.serialize(self.centers_initializer),
         }
-
-
-# ── measuring the features ────────────────────────────────────────────────────────────────────
-
-
-def _check_features_labels(features, labels):
-    features = np.asarray(features)
-    labels = np.asarray(labels)
-    if features.ndim != 2 or not np.issubdtype(features.dtype, np.number) or not len(features):
-        raise ValueError(
-            "`features` must be a non-empty 2-D array of numbers (samples, dim). "
-            f"Received: features of shape {features.shape} and dtype {features.dtype}"
-        )
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1 or len(labels) != len(features):
-        raise ValueError(
-            f"`labels` must have shape ({len(features)},) or ({len(features)}, 1), one class "
-            f"index per row of `features`. Received: labels of shape {labels.shape}"
-        )
-    if not np.issubdtype(labels.dtype, np.number) or np.any(labels != np.round(labels)) or np.any(labels < 0):
-        raise ValueError(
-            f"`labels` must be class indices, integers >= 0. Received: labels={labels[:8]!r:.80}"
-        )
-    return features.astype("float64"), labels.astype("int64")
-
-
-def class_means(features, labels, num_classes: int | None = None) -> np.ndarray:
-    """The mean feature vector of each class, shape ``(num_classes, dim)``.
-
-    What the centers of :class:`CenterLoss` track. A class with no sample gets a row of NaN.
-
-    Args:
-        features: array ``(samples, dim)``.
-        labels: class indices, ``(samples,)`` or ``(samples, 1)``.
-        num_classes: the number of rows; default ``max(labels) + 1``.
-
-    Example:
-
-    >>> class_means([[0.0, 1.0], [2.0, 3.0], [5.0, 5.0]], [0, 0, 2])
-    array([[ 1.,  2.],
-           [nan, nan],
-           [ 5.,  5.]])
-    """
-    features, labels = _check_features_labels(features, labels)
-    k = int(labels.max()) + 1
-    if num_classes is not None:
-        num_classes = _checks.integer(num_classes, "num_classes", 1)
-        if num_classes < k:
-            raise ValueError(
-                f"`num_classes` must exceed every label. Received: num_classes={num_classes} "
-                f"with a label {k - 1}"
-            )
-        k = num_classes
-    sums = np.zeros((k, features.shape[1]))
-    np.add.at(sums, labels, features)
-    counts = np.bincount(labels, minlength=k)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-class FeatureVariance(NamedTuple):
-    """What :func:`feature_variance` returns; a named tuple, so it also unpacks in order.
-
-    Its fields: ``intra``, the mean squared distance of a feature vector to the mean of its
-    class; ``total``, the mean squared distance of a feature vector to the mean of all
-    features; ``ratio``, ``intra / total``, in [0, 1]: the share of the variance left within
-    the classes.
-
-    Example:
-
-    >>> intra, total, ratio = feature_variance([[0.0], [2.0]], [0, 1])
-    >>> intra, total, ratio
-    (0.0, 1.0, 0.0)
-    """
-
-    intra: float
-    total: float
-    ratio: float
-
-
-def feature_variance(features, labels) -> FeatureVariance:
-    """Intra-class variance, total variance, and their ratio, for features grouped by label.
-
-    With ``μ`` the mean of all features and ``μ_y`` the mean of class ``y``:
-    ``intra = mean_i ‖f_i − μ_{y_i}‖²`` and ``total = mean_i ‖f_i − μ‖²``. The ratio does not
-    change when the features are scaled, so runs with features of different sizes compare
-    fairly: 0 means each class sits on one point, 1 means the classes share one mean. (The
-    total splits exactly into intra-class plus between-class variance.)
-
-    Args:
-        features: array ``(samples, dim)``.
-        labels: class indices, ``(samples,)`` or ``(samples, 1)``.
-
-    Example:
-
-    >>> f = [[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]]
-    >>> v = feature_variance(f, [0, 0, 1, 1])
-    >>> v.intra, v.total, round(v.ratio, 4)
-    (1.0, 26.0, 0.0385)
-    """
-    features, labels = _check_features_labels(features, labels)
-    means = class_means(features, labels)
-    intra = float(np.mean(np.sum((features - means[labels]) ** 2, axis=1)))
-    total = float(np.mean(np.sum((features - features.mean(axis=0)) ** 2, axis=1)))
-    if total == 0.0:
-        raise ValueError(
-            "`features` must not all be equal: their total variance is 0, so the ratio is "
-            "undefined. Received: features with every row equal"
-        )
-    return FeatureVariance(intra, total, intra / total)

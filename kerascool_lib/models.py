@@ -19,9 +19,9 @@ import math
 import keras
 from keras import layers
 
-from kerascool_lib import _checks
+from kerascool_lib import _checks, schedules
 
-__all__ = ["mlp", "cnn", "one_cycle", "Recipe", "CNN_RECIPE", "MLP_RECIPE", "MLP_FAST_RECIPE"]
+__all__ = ["mlp", "cnn", "Recipe", "CNN_RECIPE", "MLP_RECIPE", "MLP_FAST_RECIPE"]
 
 
 def mlp(
@@ -133,42 +133,6 @@ def cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
-def one_cycle(
-    peak_lr: float, total_steps: int, warmup_fraction: float = 0.2, start_factor: float = 0.1
-) -> keras.optimizers.schedules.LearningRateSchedule:
-    """Warm up linearly from ``start_factor * peak_lr`` to ``peak_lr``, then cosine-decay to 0.
-
-    A built-in :class:`keras.optimizers.schedules.CosineDecay` with its warmup arguments: the
-    warmup lets a high peak rate start safely, the decay settles the weights at the end.
-
-    Args:
-        peak_lr: the highest learning rate, reached at the end of warmup.
-        total_steps: optimizer steps in the whole run (epochs x steps per epoch).
-        warmup_fraction: the share of ``total_steps`` spent warming up, in ``[0, 1)``.
-        start_factor: the first step's rate as a fraction of ``peak_lr``.
-
-    Example:
-
-    >>> s = one_cycle(1e-2, total_steps=100, warmup_fraction=0.2)
-    >>> [round(float(s(step)), 5) for step in (0, 10, 20, 60, 100)]
-    [0.001, 0.0055, 0.01, 0.005, 0.0]
-    """
-    _checks.positive_number(peak_lr, "peak_lr")
-    _checks.integer(total_steps, "total_steps", 1)
-    warmup_fraction = _checks.number(warmup_fraction, "warmup_fraction", 0, 1, high_open=True)
-    _checks.number(start_factor, "start_factor", 0, 1, low_open=True)
-    warmup = int(round(warmup_fraction * total_steps))
-    if warmup == 0:
-        return keras.optimizers.schedules.CosineDecay(float(peak_lr), total_steps, alpha=0.0)
-    return keras.optimizers.schedules.CosineDecay(
-        float(peak_lr) * start_factor,
-        decay_steps=max(1, total_steps - warmup),
-        alpha=0.0,
-        warmup_target=float(peak_lr),
-        warmup_steps=warmup,
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """How to train a reference model: optimizer, batch size, learning-rate schedule, epochs.
@@ -180,7 +144,7 @@ class Recipe:
         batch_size: samples per optimizer step.
         peak_lr: Adam's highest learning rate.
         epochs: epochs of the full (``cpu``/``full`` profile) run.
-        schedule: ``"one_cycle"`` (see :func:`one_cycle`) or ``"constant"``.
+        schedule: ``"one_cycle"`` (see :func:`kerascool_lib.schedules.one_cycle`) or ``"constant"``.
         warmup_fraction: with ``"one_cycle"``, the share of steps spent warming up.
 
     Example:
@@ -214,7 +178,7 @@ class Recipe:
         epochs = self.epochs if epochs is None else _checks.integer(epochs, "epochs", 1)
         if self.schedule == "constant":
             return float(self.peak_lr)
-        return one_cycle(self.peak_lr, self.steps_per_epoch(train_size) * epochs, self.warmup_fraction)
+        return schedules.one_cycle(self.peak_lr, self.steps_per_epoch(train_size) * epochs, self.warmup_fraction)
 
     def compile(
         self,
@@ -234,8 +198,7 @@ class Recipe:
             jit_compile: passed to ``model.compile``; use ``run.jit_compile``.
             metrics: metrics to track.
         """
-        if not isinstance(model, keras.Model):
-            raise ValueError(f"`model` must be a keras.Model. Received: {type(model).__name__}")
+        _checks.model(model)
         model.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate(train_size, epochs)),
             loss="sparse_categorical_crossentropy",

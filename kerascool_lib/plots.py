@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from kerascool_lib import _checks
+from kerascool_lib.metrics import confusion_matrix
 
-__all__ = ["STYLE", "plot_history", "digit_grid", "confusion_matrix", "plot_confusion_matrix"]
+__all__ = ["STYLE", "plot_history", "digit_grid", "plot_confusion_matrix"]
 
 #: matplotlib rcParams applied (locally) to every figure of the book.
 STYLE = {
@@ -179,38 +180,6 @@ def digit_grid(images, labels=None, predictions=None, *, ncols: int = 10, max_im
             ax.set_title(title, color=color, fontsize=9, pad=2)
         fig.tight_layout(pad=0.2)
     return fig
-
-
-def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
-    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as ``j``.
-
-    ``y_pred`` may be labels ``(N,)`` or class scores ``(N, C)`` (argmax is taken).
-
-    Example:
-
-    >>> confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist()
-    [[1, 0], [1, 1]]
-    """
-    _checks.integer(num_classes, "num_classes", 2)
-    y_true = np.asarray(y_true).astype(np.int64).ravel()
-    y_pred = np.asarray(y_pred)
-    if y_pred.ndim == 2:
-        y_pred = y_pred.argmax(axis=-1)
-    y_pred = y_pred.astype(np.int64).ravel()
-    if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"`y_true` and `y_pred` must have one entry per sample. "
-            f"Received: y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
-        )
-    for name, arr in (("y_true", y_true), ("y_pred", y_pred)):
-        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            raise ValueError(
-                f"`{name}` must hold class indices in [0, {num_classes}). "
-                f"Received values in [{arr.min()}, {arr.max()}]"
-            )
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(
-        num_classes, num_classes
-    )
 
 
 def plot_confusion_matrix(y_true, y_pred, *, num_classes: int = 10, title: str | None = None):

@@ -30,7 +30,14 @@ __all__ = [
     "choose_precision",
     "choose_jit_compile",
     "setup",
+    "RUN_CARD_MIME",
+    "read_run_card",
 ]
+
+#: The MIME type of the run card's structured record. :func:`setup` and :meth:`Run.finish`
+#: display the card as text for readers together with this JSON record for tools (the book's
+#: statistics page, the tests), which read it back with :func:`read_run_card`.
+RUN_CARD_MIME = "application/vnd.kerascool.run+json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,13 +228,98 @@ def choose_jit_compile(devices: Sequence[Mapping]) -> bool:
 
 def _versions() -> dict[str, str]:
     import keras
-    import tensorflow as tf
 
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend()}
+    for module in ("tensorflow", "jax"):
+        if module == keras.backend.backend() or module == "tensorflow" and module in sys.modules:
+            versions[module] = getattr(sys.modules.get(module) or __import__(module), "__version__", "?")
+    return versions
+
+
+def _show_card(text: str, record: dict) -> None:
+    """Show the run card: as a display bundle (text for readers, JSON for tools) in a notebook,
+    as plain text anywhere else."""
+    shell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        pass
+    if shell is None or not hasattr(shell, "display_pub"):
+        print(text)
+        return
+    from IPython.display import display
+
+    display({"text/plain": text, RUN_CARD_MIME: record}, raw=True)
+
+
+def _outputs(nb):
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            yield cell, cell.get("outputs", [])
+
+
+def read_run_card(nb) -> dict:
+    """The run card of a notebook's stored run, from the records :func:`setup` and
+    :meth:`Run.finish` displayed.
+
+    Args:
+        nb: a notebook as a dict (``json.load`` of an ``.ipynb`` file, or ``nbformat.read``).
+
+    Returns:
+        A dict with the first ``start`` record and the last ``end`` record as they were
+        displayed, and for convenience ``profile``, ``device``, ``backend``, ``versions``,
+        ``wall_time_s``, ``metrics`` and ``executed`` (when the first cell ran, as the
+        notebook's execution metadata records it, or None).
+
+    Raises:
+        ValueError: naming what is missing (no ``kc.setup`` or no ``run.finish`` record).
+
+    Example:
+
+    >>> card = lambda record: {"output_type": "display_data", "metadata": {},
+    ...                        "data": {"text/plain": "...", RUN_CARD_MIME: record}}
+    >>> nb = {"cells": [
+    ...     {"cell_type": "code", "metadata": {}, "outputs": [card({"card": "start", "profile": "cpu",
+    ...         "device": "CPU: x", "backend": "jax", "versions": {"keras": "3.15.1"}})]},
+    ...     {"cell_type": "code", "metadata": {}, "outputs": [card({"card": "end", "profile": "cpu",
+    ...         "device": "CPU: x", "backend": "jax", "wall_time_s": 32.9, "metrics": {"acc": 0.99}})]}]}
+    >>> r = read_run_card(nb)
+    >>> r["profile"], r["backend"], r["wall_time_s"], r["metrics"]
+    ('cpu', 'jax', 32.9, {'acc': 0.99})
+    """
+    if not isinstance(nb, Mapping) or not isinstance(nb.get("cells"), list):
+        raise ValueError(f"`nb` must be a notebook: a dict with a list of 'cells'. Received: {type(nb).__name__}")
+    records = []
+    executed = None
+    for cell, outputs in _outputs(nb):
+        stamp = cell.get("metadata", {}).get("execution", {}).get("iopub.execute_input")
+        executed = executed or stamp
+        for out in outputs:
+            record = out.get("data", {}).get(RUN_CARD_MIME) if isinstance(out.get("data"), Mapping) else None
+            if isinstance(record, str):  # some writers keep JSON as text
+                import json
+
+                record = json.loads(record)
+            if isinstance(record, Mapping):
+                records.append(dict(record))
+    start = next((r for r in records if r.get("card") == "start"), None)
+    end = next((r for r in reversed(records) if r.get("card") == "end"), None)
+    if start is None:
+        raise ValueError("no run card start record (kc.setup) in the stored outputs")
+    if end is None:
+        raise ValueError("no run card end record (run.finish) in the stored outputs")
     return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
+        "start": start,
+        "end": end,
+        "profile": end.get("profile", start.get("profile")),
+        "device": end.get("device", start.get("device")),
+        "backend": end.get("backend", start.get("backend")),
+        "versions": dict(start.get("versions", {})),
+        "wall_time_s": end.get("wall_time_s"),
+        "metrics": dict(end.get("metrics", {})),
+        "executed": executed,
     }
 
 
@@ -311,13 +403,31 @@ class Run:
             )
         return by_profile[self.profile.name]
 
+    def record(self) -> dict:
+        """The run card's start record, as :func:`setup` displays it (see :data:`RUN_CARD_MIME`)."""
+        return {
+            "card": "start",
+            "profile": self.profile.name,
+            "device": self.device,
+            "cpu": _machine.cpu_model(),
+            "backend": self.versions.get("backend"),
+            "versions": dict(self.versions),
+            "seed": self.seed,
+            "precision": self.precision,
+            "jit_compile": self.jit_compile,
+        }
+
     def header(self) -> str:
         """The run card's header: where and how this chapter runs."""
         v = self.versions
+        stack = " · ".join(
+            f"{label} {v[key]}" for key, label in (("python", "Python"), ("tensorflow", "TensorFlow"), ("jax", "JAX"), ("keras", "Keras"))
+            if key in v
+        )
         lines = [
             "── run card ─────────────────────────────────────────",
             f"device      {self.device}",
-            f"backend     {v.get('backend')} · Python {v.get('python')} · TensorFlow {v.get('tensorflow')} · Keras {v.get('keras')}",
+            f"backend     {v.get('backend')} · {stack}",
             f"profile     {self.profile.name} — {self.profile.description}",
             f"seed        {self.seed} · precision {self.precision} · jit_compile {self.jit_compile}",
         ]
@@ -354,11 +464,20 @@ class Run:
             **{k: float(v) for k, v in metrics.items()},
         }
         shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        print(
+        _show_card(
             "── run card (end) ───────────────────────────────────\n"
             f"device      {self.device}\n"
+            f"backend     {self.versions.get('backend')}\n"
             f"profile     {self.profile.name} · wall time {wall:.1f} s\n"
-            f"result      {shown}"
+            f"result      {shown}",
+            {
+                "card": "end",
+                "profile": self.profile.name,
+                "device": self.device,
+                "backend": self.versions.get("backend"),
+                "wall_time_s": round(wall, 1),
+                "metrics": {k: float(v) for k, v in metrics.items()},
+            },
         )
         return self.result
 
@@ -407,6 +526,6 @@ def setup(
     keras.utils.set_random_seed(seed)
     run = Run(prof, seed, devices, chosen, choose_jit_compile(devices), _versions())
     if verbose:
-        print(run.header())
+        _show_card(run.header(), run.record())
         sys.stdout.flush()
     return run

@@ -1,7 +1,7 @@
 """Bad input to every public name of kerascool_lib: a clear error naming the argument, the
 value received and what was expected. One test per case, from one table.
 
-Cases: 181 (checked by ``test_the_case_count_in_this_docstring_is_true``).
+Cases: 185 (checked by ``test_the_case_count_in_this_docstring_is_true``).
 
 Every public name (each module's ``__all__``) must have at least one case here, or be listed
 in ``NO_INPUT`` with the reason it takes no input; ``test_every_public_name_is_covered`` fails
@@ -18,16 +18,15 @@ import numpy as np
 import pytest
 
 import kerascool_lib
-from kerascool_lib import bench, data, models, plots, runtime, show_source, widgets
+from kerascool_lib import bench, data, metrics, models, plots, runtime, schedules, show_source, widgets
 from kerascool_lib import losses as kcl
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
-    LinearWarmup,
     LinearWarmupCallback,
     VariableScheduler,
-    save_weights_atomically,
-    swapped_weights,
 )
+from kerascool_lib.schedules import LinearWarmup
+from kerascool_lib.weights import save_weights_atomically, swapped_weights
 from kerascool_lib.layers import ScaledL2Normalization, SplitVector
 
 #: Every public module of the package (a new module is covered without editing this file).
@@ -40,10 +39,11 @@ NO_INPUT = {
     "data.MnistNotFoundError": "an exception type, raised by the cases of load_mnist",
     "runtime.PROFILES": "a constant",
     "runtime.describe_devices": "takes no arguments",
+    "runtime.RUN_CARD_MIME": "a constant",
     "models.CNN_RECIPE": "a constant",
     "models.MLP_RECIPE": "a constant",
     "models.MLP_FAST_RECIPE": "a constant",
-    "losses.FeatureVariance": "a named tuple that feature_variance returns (its cases)",
+    "metrics.FeatureVariance": "a named tuple that feature_variance returns (its cases)",
     "plots.STYLE": "a constant",
     "callbacks.LearningRateRecorder": "takes no arguments",
 }
@@ -167,16 +167,16 @@ CASES = [
     ("models.cnn", "batch_norm a string", lambda t: models.cnn(batch_norm="yes"), ValueError, r"`batch_norm` must be True or False. Received: batch_norm='yes'"),
     ("models.cnn", "dense = 0", lambda t: models.cnn(dense=0), ValueError, r"`dense` must be an integer >= 1. Received: dense=0"),
     ("models.cnn", "classes a float", lambda t: models.cnn(num_classes=10.0), ValueError, r"`num_classes` must be an integer >= 1. Received: num_classes=10.0"),
-    ("models.one_cycle", "peak_lr = 0", lambda t: models.one_cycle(0, 10), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=0"),
-    ("models.one_cycle", "total_steps = 0", lambda t: models.one_cycle(0.1, 0), ValueError, r"`total_steps` must be an integer >= 1. Received: total_steps=0"),
-    ("models.one_cycle", "warmup_fraction 1", lambda t: models.one_cycle(0.1, 10, 1.0), ValueError, r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=1.0"),
-    ("models.one_cycle", "start_factor 0", lambda t: models.one_cycle(0.1, 10, 0.2, 0.0), ValueError, r"`start_factor` must be a number in \(0, 1\]. Received: start_factor=0.0"),
+    ("schedules.one_cycle", "peak_lr = 0", lambda t: schedules.one_cycle(0, 10), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=0"),
+    ("schedules.one_cycle", "total_steps = 0", lambda t: schedules.one_cycle(0.1, 0), ValueError, r"`total_steps` must be an integer >= 1. Received: total_steps=0"),
+    ("schedules.one_cycle", "warmup_fraction 1", lambda t: schedules.one_cycle(0.1, 10, 1.0), ValueError, r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=1.0"),
+    ("schedules.one_cycle", "start_factor 0", lambda t: schedules.one_cycle(0.1, 10, 0.2, 0.0), ValueError, r"`start_factor` must be a number in \(0, 1\]. Received: start_factor=0.0"),
     ("models.Recipe", "batch_size = 0", lambda t: models.Recipe(batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
     ("models.Recipe", "negative epochs", lambda t: models.Recipe(epochs=-1), ValueError, r"`epochs` must be an integer >= 1. Received: epochs=-1"),
     ("models.Recipe", "negative peak_lr", lambda t: models.Recipe(peak_lr=-0.1), ValueError, r"`peak_lr` must be a positive number. Received: peak_lr=-0.1"),
     ("models.Recipe", "unknown schedule", lambda t: models.Recipe(schedule="cosine"), ValueError, r"`schedule` must be one of \['constant', 'one_cycle'\]. Received: schedule='cosine'"),
     ("models.Recipe", "warmup_fraction 2", lambda t: models.Recipe(warmup_fraction=2), ValueError, r"`warmup_fraction` must be a number in \[0, 1\). Received: warmup_fraction=2"),
-    ("models.Recipe", "compile a non-model", lambda t: models.CNN_RECIPE.compile("cnn", 1000), ValueError, r"`model` must be a keras.Model. Received: str"),
+    ("models.Recipe", "compile a non-model", lambda t: models.CNN_RECIPE.compile("cnn", 1000), ValueError, r"`model` must be a keras.Model. Received: model='cnn' of type str"),
     ("models.Recipe", "steps for no samples", lambda t: models.CNN_RECIPE.steps_per_epoch(0), ValueError, r"`train_size` must be an integer >= 1. Received: train_size=0"),
     ("models.Recipe", "learning rate for 0 epochs", lambda t: models.CNN_RECIPE.learning_rate(1000, epochs=0), ValueError, r"`epochs` must be an integer >= 1. Received: epochs=0"),
     # plots
@@ -189,10 +189,10 @@ CASES = [
     ("plots.digit_grid", "max_images = 0", lambda t: plots.digit_grid(IMAGES, max_images=0), ValueError, r"`max_images` must be an integer >= 1. Received: max_images=0"),
     ("plots.digit_grid", "too few labels", lambda t: plots.digit_grid(IMAGES, labels=[1]), ValueError, r"`labels` must have one label per image. Received: labels.shape=\(1,\) for 4 images"),
     ("plots.digit_grid", "too few predictions", lambda t: plots.digit_grid(IMAGES, predictions=[1, 2]), ValueError, r"`predictions` must have one entry per image. Received: predictions.shape=\(2,\) for 4 images"),
-    ("plots.confusion_matrix", "lengths differ", lambda t: plots.confusion_matrix([0, 1], [0]), ValueError, r"Received: y_true.shape=\(2,\), y_pred.shape=\(1,\)"),
-    ("plots.confusion_matrix", "label out of range", lambda t: plots.confusion_matrix([0, 10], [0, 1]), ValueError, r"`y_true` must hold class indices in \[0, 10\). Received values in \[0, 10\]"),
-    ("plots.confusion_matrix", "negative prediction", lambda t: plots.confusion_matrix([0, 1], [-1, 1]), ValueError, r"`y_pred` must hold class indices in \[0, 10\). Received values in \[-1, 1\]"),
-    ("plots.confusion_matrix", "one class", lambda t: plots.confusion_matrix([0], [0], num_classes=1), ValueError, r"`num_classes` must be an integer >= 2. Received: num_classes=1"),
+    ("metrics.confusion_matrix", "lengths differ", lambda t: metrics.confusion_matrix([0, 1], [0]), ValueError, r"Received: y_true.shape=\(2,\), y_pred.shape=\(1,\)"),
+    ("metrics.confusion_matrix", "label out of range", lambda t: metrics.confusion_matrix([0, 10], [0, 1]), ValueError, r"`y_true` must be class indices, integers in \[0, 10\). Received: y_true\[1\]=10"),
+    ("metrics.confusion_matrix", "negative prediction", lambda t: metrics.confusion_matrix([0, 1], [-1, 1]), ValueError, r"`y_pred` must be class indices, integers in \[0, 10\). Received: y_pred\[0\]=-1"),
+    ("metrics.confusion_matrix", "one class", lambda t: metrics.confusion_matrix([0], [0], num_classes=1), ValueError, r"`num_classes` must be an integer >= 2. Received: num_classes=1"),
     ("plots.plot_confusion_matrix", "lengths differ", lambda t: plots.plot_confusion_matrix([0, 1, 2], [0]), ValueError, r"Received: y_true.shape=\(3,\), y_pred.shape=\(1,\)"),
     # source
     ("source.show_source", "not a function", lambda t: show_source(3), ValueError, r"`obj` must be a Python function, class or method defined in a source file. Received: 3 \(int\)"),
@@ -209,13 +209,13 @@ CASES = [
     ("widgets.stepper", "bytes that are not PNG", lambda t: widgets.stepper([b"GIF89a..."], ["a"]), ValueError, r"`panels\[0\]` must be PNG bytes when it is bytes\. Received: 9 bytes starting with b'GIF89a\.\.'"),
     ("widgets.stepper", "an array as a panel", lambda t: widgets.stepper(["a", np.zeros(3)], ["a", "b"]), ValueError, r"`panels\[1\]` must be a matplotlib Figure, PNG bytes, an HTML string or an ipywidget\. Received: ndarray"),
     # callbacks
-    ("callbacks.save_weights_atomically", "model is not a keras.Model", lambda t: save_weights_atomically("net", t / "a.weights.h5"), ValueError, r"`model` must be a keras.Model. Received: model='net' of type str"),
-    ("callbacks.save_weights_atomically", "filepath without .weights.h5", lambda t: save_weights_atomically(_model(), t / "best.h5"), ValueError, r"`filepath` must be a path ending in '\.weights\.h5' .* Received: filepath=.*best\.h5"),
-    ("callbacks.save_weights_atomically", "filepath is not a path", lambda t: save_weights_atomically(_model(), 3), ValueError, r"Received: filepath=3"),
-    ("callbacks.swapped_weights", "model is not a keras.Model", lambda t: swapped_weights(None, []).__enter__(), ValueError, r"`model` must be a keras.Model. Received: model=None of type NoneType"),
-    ("callbacks.swapped_weights", "weights of the wrong shapes", lambda t: swapped_weights(_model(), [np.zeros(3)]).__enter__(), ValueError, r"`weights` must be a list of arrays with the shapes of model.get_weights\(\), 4 arrays. Received: 1 arrays of shapes \[\(3,\)\]"),
-    ("callbacks.swapped_weights", "weights file missing", lambda t: swapped_weights(_model(), t / "none.weights.h5").__enter__(), ValueError, r"`weights` must be an existing weights file. Received: weights=.*none\.weights\.h5"),
-    ("callbacks.swapped_weights", "weights is a number", lambda t: swapped_weights(_model(), 1.5).__enter__(), ValueError, r"`weights` must be a list of arrays .* Received: weights=1.5"),
+    ("weights.save_weights_atomically", "model is not a keras.Model", lambda t: save_weights_atomically("net", t / "a.weights.h5"), ValueError, r"`model` must be a keras.Model. Received: model='net' of type str"),
+    ("weights.save_weights_atomically", "filepath without .weights.h5", lambda t: save_weights_atomically(_model(), t / "best.h5"), ValueError, r"`filepath` must be a path ending in '\.weights\.h5' .* Received: filepath=.*best\.h5"),
+    ("weights.save_weights_atomically", "filepath is not a path", lambda t: save_weights_atomically(_model(), 3), ValueError, r"Received: filepath=3"),
+    ("weights.swapped_weights", "model is not a keras.Model", lambda t: swapped_weights(None, []).__enter__(), ValueError, r"`model` must be a keras.Model. Received: model=None of type NoneType"),
+    ("weights.swapped_weights", "weights of the wrong shapes", lambda t: swapped_weights(_model(), [np.zeros(3)]).__enter__(), ValueError, r"`weights` must be a list of arrays with the shapes of model.get_weights\(\), 4 arrays. Received: 1 arrays of shapes \[\(3,\)\]"),
+    ("weights.swapped_weights", "weights file missing", lambda t: swapped_weights(_model(), t / "none.weights.h5").__enter__(), ValueError, r"`weights` must be an existing weights file. Received: weights=.*none\.weights\.h5"),
+    ("weights.swapped_weights", "weights is a number", lambda t: swapped_weights(_model(), 1.5).__enter__(), ValueError, r"`weights` must be a list of arrays .* Received: weights=1.5"),
     ("callbacks.EvaluateAndKeepBest", "validation_data is one array", lambda t: EvaluateAndKeepBest(np.zeros((4, 4)), _OK, "v"), ValueError, r"`validation_data` must be a tuple \(x_val, y_val\) of arrays. Received: validation_data of type ndarray"),
     ("callbacks.EvaluateAndKeepBest", "validation_data with three items", lambda t: EvaluateAndKeepBest((1, 2, 3), _OK, "v"), ValueError, r"Received: validation_data of type tuple with 3 items"),
     ("callbacks.EvaluateAndKeepBest", "validation_data of unequal lengths", lambda t: EvaluateAndKeepBest((np.zeros((4, 2)), np.zeros(3)), _OK, "v"), ValueError, r"Received: len\(x_val\)=4, len\(y_val\)=3"),
@@ -227,15 +227,19 @@ CASES = [
     ("callbacks.EvaluateAndKeepBest", "restore_best_weights not a bool", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", restore_best_weights="yes"), ValueError, r"`restore_best_weights` must be True or False. Received: restore_best_weights='yes'"),
     ("callbacks.EvaluateAndKeepBest", "batch_size zero", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
     ("callbacks.EvaluateAndKeepBest", "verbose 2", lambda t: EvaluateAndKeepBest(_VAL, _OK, "v", verbose=2), ValueError, r"`verbose` must be 0 or 1. Received: verbose=2"),
-    ("callbacks.LinearWarmup", "peak_learning_rate zero", lambda t: LinearWarmup(0.0, 10), ValueError, r"`peak_learning_rate` must be a positive number. Received: peak_learning_rate=0.0"),
-    ("callbacks.LinearWarmup", "peak_learning_rate infinite", lambda t: LinearWarmup(float("inf"), 10), ValueError, r"`peak_learning_rate` must be a finite positive number. Received: peak_learning_rate=inf"),
-    ("callbacks.LinearWarmup", "warmup_steps zero", lambda t: LinearWarmup(1e-3, 0), ValueError, r"`warmup_steps` must be an integer >= 1. Received: warmup_steps=0"),
-    ("callbacks.LinearWarmup", "warmup_steps a float", lambda t: LinearWarmup(1e-3, 2.5), ValueError, r"Received: warmup_steps=2.5"),
-    ("callbacks.LinearWarmup", "after is a function", lambda t: LinearWarmup(1e-3, 5, after=lambda s: 0.1), ValueError, r"`after` must be a keras.optimizers.schedules.LearningRateSchedule or None. Received: after=<function"),
+    ("schedules.LinearWarmup", "peak_learning_rate zero", lambda t: LinearWarmup(0.0, 10), ValueError, r"`peak_learning_rate` must be a finite positive number. Received: peak_learning_rate=0.0"),
+    ("schedules.LinearWarmup", "peak_learning_rate infinite", lambda t: LinearWarmup(float("inf"), 10), ValueError, r"`peak_learning_rate` must be a finite positive number. Received: peak_learning_rate=inf"),
+    ("schedules.LinearWarmup", "warmup_steps zero", lambda t: LinearWarmup(1e-3, 0), ValueError, r"`warmup_steps` must be an integer >= 1. Received: warmup_steps=0"),
+    ("schedules.LinearWarmup", "warmup_steps a float", lambda t: LinearWarmup(1e-3, 2.5), ValueError, r"Received: warmup_steps=2.5"),
+    ("runtime.read_run_card", "not a notebook", lambda t: runtime.read_run_card([1, 2]), ValueError, r"`nb` must be a notebook: a dict with a list of 'cells'. Received: list"),
+    ("runtime.read_run_card", "no run card", lambda t: runtime.read_run_card({"cells": []}), ValueError, r"no run card start record \(kc.setup\)"),
+    ("schedules.join_schedules", "one schedule", lambda t: schedules.join_schedules([LinearWarmup(1e-3, 2)], []), ValueError, r"`schedules` must be a list of at least two schedules"),
+    ("schedules.join_schedules", "boundaries not increasing", lambda t: schedules.join_schedules([0.1, 0.2, 0.3], [5, 5]), ValueError, r"`boundaries` must be strictly increasing. Received: boundaries=\[5, 5\]"),
+    ("schedules.JoinedSchedule", "one boundary too many", lambda t: schedules.JoinedSchedule([0.1, 0.2], [1, 2]), ValueError, r"`boundaries` must be a list of 1 step\(s\), one fewer than the schedules"),
     ("callbacks.LinearWarmupCallback", "both lengths given", lambda t: LinearWarmupCallback(1e-3, 10, warmup_epochs=1), ValueError, r"Pass exactly one of `warmup_steps` and `warmup_epochs`. Received: warmup_steps=10, warmup_epochs=1"),
     ("callbacks.LinearWarmupCallback", "no length given", lambda t: LinearWarmupCallback(1e-3), ValueError, r"Received: warmup_steps=None, warmup_epochs=None"),
-    ("callbacks.LinearWarmupCallback", "warmup_epochs negative", lambda t: LinearWarmupCallback(1e-3, warmup_epochs=-1), ValueError, r"`warmup_epochs` must be a positive number. Received: warmup_epochs=-1"),
-    ("callbacks.LinearWarmupCallback", "peak_learning_rate a string", lambda t: LinearWarmupCallback("1e-3", 10), ValueError, r"`peak_learning_rate` must be a positive number. Received: peak_learning_rate='1e-3'"),
+    ("callbacks.LinearWarmupCallback", "warmup_epochs negative", lambda t: LinearWarmupCallback(1e-3, warmup_epochs=-1), ValueError, r"`warmup_epochs` must be a finite positive number. Received: warmup_epochs=-1"),
+    ("callbacks.LinearWarmupCallback", "peak_learning_rate a string", lambda t: LinearWarmupCallback("1e-3", 10), ValueError, r"`peak_learning_rate` must be a finite positive number. Received: peak_learning_rate='1e-3'"),
     ("callbacks.VariableScheduler", "variable is a float", lambda t: VariableScheduler(0.1, lambda i: 0.1), ValueError, r"`variable` must be a keras.Variable, .* Received: variable=0.1 of type float"),
     ("callbacks.VariableScheduler", "schedule is a list", lambda t: VariableScheduler(keras.Variable(0.1), [0.1, 0.2]), ValueError, r"`schedule` must be a function of the epoch or step index. Received: schedule=\[0.1, 0.2\]"),
     ("callbacks.VariableScheduler", "per is 'batch'", lambda t: VariableScheduler(keras.Variable(0.1), lambda i: 0.1, per="batch"), ValueError, r"`per` must be one of \['epoch', 'step'\]. Received: per='batch'"),
@@ -264,14 +268,14 @@ CASES = [
     ("losses.CenterLoss", "called on one tensor", lambda t: kcl.CenterLoss(3)(keras.Input((2,))), ValueError, r"must be called on a list \[features, labels\]"),
     ("losses.CenterLoss", "features of rank 3", lambda t: kcl.CenterLoss(3)([keras.Input((2, 2)), keras.Input(())]), ValueError, r"expects features of shape \(batch, dim\) with a known dim. Received: features shape=\(None, 2, 2\)"),
     ("losses.CenterLoss", "labels of width 3", lambda t: kcl.CenterLoss(3)([keras.Input((2,)), keras.Input((3,))]), ValueError, r"expects labels of shape \(batch,\) or \(batch, 1\), class indices. Received: labels shape=\(None, 3\)"),
-    ("losses.feature_variance", "features 1-D", lambda t: kcl.feature_variance(np.zeros(5), np.zeros(5)), ValueError, r"`features` must be a non-empty 2-D array"),
-    ("losses.feature_variance", "labels too short", lambda t: kcl.feature_variance(np.ones((12, 2)), np.zeros(5)), ValueError, r"`labels` must have shape \(12,\) or \(12, 1\)"),
-    ("losses.feature_variance", "negative labels", lambda t: kcl.feature_variance(np.eye(3), [-1, 0, 1]), ValueError, r"`labels` must be class indices, integers >= 0"),
-    ("losses.feature_variance", "all features equal", lambda t: kcl.feature_variance(np.ones((4, 2)), [0, 0, 1, 1]), ValueError, r"`features` must not all be equal"),
-    ("losses.class_means", "num_classes too small", lambda t: kcl.class_means(np.eye(3), [0, 1, 2], num_classes=2), ValueError, r"`num_classes` must exceed every label. Received: num_classes=2 with a label 2"),
-    ("losses.class_means", "fractional labels", lambda t: kcl.class_means(np.eye(3), [0.5, 1, 2]), ValueError, r"`labels` must be class indices"),
+    ("metrics.feature_variance", "features 1-D", lambda t: metrics.feature_variance(np.zeros(5), np.zeros(5)), ValueError, r"`features` must be a non-empty 2-D array"),
+    ("metrics.feature_variance", "labels too short", lambda t: metrics.feature_variance(np.ones((12, 2)), np.zeros(5)), ValueError, r"`labels` must have shape \(12,\) or \(12, 1\)"),
+    ("metrics.feature_variance", "negative labels", lambda t: metrics.feature_variance(np.eye(3), [-1, 0, 1]), ValueError, r"`labels` must be class indices, integers in \[0, inf\). Received: labels\[0\]=-1"),
+    ("metrics.feature_variance", "all features equal", lambda t: metrics.feature_variance(np.ones((4, 2)), [0, 0, 1, 1]), ValueError, r"`features` must not all be equal"),
+    ("metrics.class_means", "num_classes too small", lambda t: metrics.class_means(np.eye(3), [0, 1, 2], num_classes=2), ValueError, r"`num_classes` must exceed every label. Received: num_classes=2 with a label 2"),
+    ("metrics.class_means", "fractional labels", lambda t: metrics.class_means(np.eye(3), [0.5, 1, 2]), ValueError, r"`labels` must be class indices"),
     # bench
-    ("bench.forward_flops", "not a model", lambda t: bench.forward_flops("cnn"), ValueError, r"`model` must be a keras.Model. Received: str"),
+    ("bench.forward_flops", "not a model", lambda t: bench.forward_flops("cnn"), ValueError, r"`model` must be a keras.Model. Received: model='cnn' of type str"),
     ("bench.forward_flops", "unbuilt model", lambda t: bench.forward_flops(keras.Sequential([keras.layers.Dense(2)])), ValueError, r"`model` must be built \(call it once or give it an Input\)"),
     ("bench.training_flops", "samples zero", lambda t: bench.training_flops(models.mlp(), samples=0), ValueError, r"`samples` must be an integer >= 1. Received: samples=0"),
     ("bench.training_flops", "backward_factor negative", lambda t: bench.training_flops(models.mlp(), 10, backward_factor=-1), ValueError, r"`backward_factor` must be a number in \[0, inf\). Received: backward_factor=-1"),

@@ -1,10 +1,8 @@
 """Unit tests of kerascool_lib.callbacks on tiny synthetic data.
 
-Atomic saving (a failure injected during the write, between write and rename, and a process
-killed between them), weight swaps that restore the originals on exceptions, the evaluator's
-logs and best weights, the warmup schedule and callback against their closed form, and
-variables set mid-training proven to change the compiled step's gradient. Bad input: the table
-in ``tests/test_bad_input.py``, one test per case.
+The evaluator's logs and best weights, the warmup callback against the schedule and its closed
+form, and variables set mid-training proven to change the compiled step's gradient. Bad input:
+the table in ``tests/test_bad_input.py``, one test per case.
 """
 
 import os
@@ -20,246 +18,29 @@ import numpy as np
 import pytest
 from keras import ops
 
-from kerascool_lib import callbacks
+from _toys import (
+    FailingSave,
+    two_layer_model,
+    weights_equal,
+    loaded,
+    toy_classification,
+    classifier,
+    worst_class_accuracy,
+    WeightsPerEpoch,
+    lr_probe,
+    KernelTrace,
+)
+from kerascool_lib import callbacks, weights
+from kerascool_lib.weights import save_weights_atomically, swapped_weights
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
     LearningRateRecorder,
-    LinearWarmup,
     LinearWarmupCallback,
     VariableScheduler,
-    save_weights_atomically,
-    swapped_weights,
 )
+from kerascool_lib.schedules import LinearWarmup
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-# ── helpers ───────────────────────────────────────────────────────────────────────────────────
-
-
-class FailingSave(keras.layers.Layer):
-    """An identity layer whose weight saving raises when ``fail`` is set: a crash mid-write."""
-
-    fail = False
-
-    def call(self, x):
-        return x
-
-    def save_own_variables(self, store):
-        if FailingSave.fail:
-            raise OSError("disk full (simulated)")
-        super().save_own_variables(store)
-
-
-def two_layer_model(width=3, out=2, failing=False, seed=0):
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((4,))
-    x = keras.layers.Dense(width, name="first")(inputs)
-    if failing:
-        x = FailingSave(name="failing")(x)
-    outputs = keras.layers.Dense(out, name="second")(x)
-    return keras.Model(inputs, outputs)
-
-
-def weights_equal(a, b):
-    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
-
-
-def loaded(path, **kwargs):
-    model = two_layer_model(**kwargs, seed=123)
-    model.load_weights(path)
-    return model.get_weights()
-
-
-def toy_classification(n=96, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("int64") + (x[:, 2] > 1).astype("int64")
-    return x, y
-
-
-def classifier(seed=0):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, activation="softmax")])
-    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def worst_class_accuracy(y_true, y_pred):
-    hit = y_pred.argmax(axis=1) == y_true
-    return float(min(hit[y_true == c].mean() for c in np.unique(y_true)))
-
-
-class WeightsPerEpoch(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.weights = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.weights.append(self.model.get_weights())
-
-
-def lr_probe(learning_rate, jit_compile=False):
-    """A zero Dense(1) on x = 1 with loss mean(y_pred): each SGD update equals the step's rate."""
-    inputs = keras.Input((1,))
-    outputs = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros", dtype="float32")(inputs)
-    model = keras.Model(inputs, outputs)
-    model.compile(keras.optimizers.SGD(learning_rate), lambda y, p: ops.mean(p),
-                  jit_compile=jit_compile, auto_scale_loss=False)
-    return model
-
-
-class KernelTrace(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.values = [0.0]
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.values.append(float(self.model.layers[-1].kernel.numpy()[0, 0]))
-
-    @property
-    def updates(self):
-        return -np.diff(self.values)
-
-
-# ── save_weights_atomically ───────────────────────────────────────────────────────────────────
-
-
-def test_atomic_save_round_trip_leaves_only_the_file(tmp_path):
-    model = two_layer_model()
-    path = save_weights_atomically(model, tmp_path / "sub" / "best.weights.h5")
-    assert path == tmp_path / "sub" / "best.weights.h5"
-    assert [p.name for p in path.parent.iterdir()] == ["best.weights.h5"]
-    assert weights_equal(loaded(path), model.get_weights())
-
-
-def test_a_plain_save_that_fails_midway_destroys_the_previous_file(tmp_path):
-    """Why the atomic save exists: Keras truncates the target first."""
-    model = two_layer_model(failing=True)
-    path = tmp_path / "best.weights.h5"
-    model.save_weights(path)
-    FailingSave.fail = True
-    try:
-        with pytest.raises(OSError, match="disk full"):
-            model.save_weights(path)
-    finally:
-        FailingSave.fail = False
-    with pytest.raises(ValueError):
-        loaded(path, failing=True)
-
-
-def test_a_failure_during_the_write_keeps_the_previous_file_intact(tmp_path):
-    model = two_layer_model(failing=True)
-    path = save_weights_atomically(model, tmp_path / "best.weights.h5")
-    before, first = path.read_bytes(), model.get_weights()
-    model.set_weights([w + 1 for w in first])
-    FailingSave.fail = True
-    try:
-        with pytest.raises(OSError, match="disk full"):
-            save_weights_atomically(model, path)
-    finally:
-        FailingSave.fail = False
-    assert path.read_bytes() == before
-    assert weights_equal(loaded(path, failing=True), first)
-    assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"], "temporary file removed"
-
-
-def test_a_failure_between_write_and_rename_keeps_the_previous_file_intact(tmp_path, monkeypatch):
-    model = two_layer_model()
-    path = save_weights_atomically(model, tmp_path / "best.weights.h5")
-    before, first = path.read_bytes(), model.get_weights()
-    model.set_weights([w + 1 for w in first])
-
-    def crash(src, dst):
-        assert pathlib.Path(src).is_file() and pathlib.Path(src).stat().st_size > 0, "written before the rename"
-        raise OSError("crash between write and rename (simulated)")
-
-    monkeypatch.setattr(callbacks.os, "replace", crash)
-    with pytest.raises(OSError, match="between write and rename"):
-        save_weights_atomically(model, path)
-    monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert weights_equal(loaded(path), first)
-    assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"]
-
-
-def test_a_process_killed_between_write_and_rename_leaves_the_previous_file_loadable(tmp_path):
-    child = textwrap.dedent(
-        """
-        import os, signal, sys
-        import keras, numpy as np
-        from kerascool_lib import callbacks
-        keras.utils.set_random_seed(0)
-        inputs = keras.Input((4,))
-        model = keras.Model(inputs, keras.layers.Dense(2, name="second")(keras.layers.Dense(3, name="first")(inputs)))
-        model.set_weights([np.full(w.shape, 1.0, "float32") for w in model.get_weights()])
-        path = sys.argv[1]
-        callbacks.save_weights_atomically(model, path)
-        model.set_weights([np.full(w.shape, 2.0, "float32") for w in model.get_weights()])
-        callbacks.os.replace = lambda src, dst: os.kill(os.getpid(), signal.SIGKILL)
-        callbacks.save_weights_atomically(model, path)
-        print("not reached")
-        """
-    )
-    path = tmp_path / "best.weights.h5"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
-    proc = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert "not reached" not in proc.stdout
-    weights = loaded(path)
-    assert all(np.all(w == 1.0) for w in weights), "the previous (first) save is intact"
-    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name != "best.weights.h5")
-    assert len(leftovers) == 1 and re.fullmatch(r"\.best\.\d+\.[0-9a-f]{8}\.tmp\.weights\.h5", leftovers[0])
-
-
-# ── swapped_weights ───────────────────────────────────────────────────────────────────────────
-
-
-def test_swapped_weights_swaps_then_restores(tmp_path):
-    model = two_layer_model()
-    original = model.get_weights()
-    other = [w + 1 for w in original]
-    with swapped_weights(model, other) as inside:
-        assert inside is model and weights_equal(model.get_weights(), other)
-    assert weights_equal(model.get_weights(), original)
-    path = save_weights_atomically(two_layer_model(seed=7), tmp_path / "other.weights.h5")
-    with swapped_weights(model, path):
-        assert weights_equal(model.get_weights(), two_layer_model(seed=7).get_weights())
-    assert weights_equal(model.get_weights(), original)
-
-
-def test_swapped_weights_from_a_file_restores_the_optimizer_state_too(tmp_path):
-    x, y = toy_classification()
-    model = classifier()
-    model.fit(x, y, epochs=1, verbose=0)
-    path = save_weights_atomically(model, tmp_path / "epoch1.weights.h5")  # holds Adam's moments too
-    model.fit(x, y, epochs=1, verbose=0)
-    weights = model.get_weights()
-    optimizer_state = [ops.convert_to_numpy(v) for v in model.optimizer.variables]
-    with swapped_weights(model, path):
-        loaded_state = [ops.convert_to_numpy(v) for v in model.optimizer.variables]
-        assert not weights_equal(loaded_state, optimizer_state), "load_weights also loaded the optimizer"
-    assert weights_equal(model.get_weights(), weights)
-    assert weights_equal([ops.convert_to_numpy(v) for v in model.optimizer.variables], optimizer_state)
-
-
-def test_swapped_weights_restores_when_the_block_raises():
-    model = two_layer_model()
-    original = model.get_weights()
-    with pytest.raises(RuntimeError, match="inside"):
-        with swapped_weights(model, [w * 0 for w in original]):
-            raise RuntimeError("inside the block")
-    assert weights_equal(model.get_weights(), original)
-
-
-def test_swapped_weights_restores_when_loading_fails_halfway(tmp_path):
-    wider = save_weights_atomically(two_layer_model(out=5, seed=3), tmp_path / "wider.weights.h5")
-    model = two_layer_model()
-    original = model.get_weights()
-    with pytest.raises(ValueError):
-        with swapped_weights(model, wider):  # "first" loads, then "second" does not fit
-            pytest.fail("the block must not run")
-    assert weights_equal(model.get_weights(), original)
 
 
 # ── EvaluateAndKeepBest ───────────────────────────────────────────────────────────────────────
@@ -378,7 +159,7 @@ def test_evaluator_failed_save_leaves_the_previous_best(tmp_path, monkeypatch):
     def power_cut(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(callbacks.os, "replace", power_cut)
+    monkeypatch.setattr(weights.os, "replace", power_cut)
     with pytest.raises(OSError, match="power cut"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[keep])  # improves again, the save fails
     monkeypatch.undo()
@@ -387,34 +168,6 @@ def test_evaluator_failed_save_leaves_the_previous_best(tmp_path, monkeypatch):
 
 
 # ── LinearWarmup and LinearWarmupCallback ─────────────────────────────────────────────────────
-
-
-def test_linear_warmup_closed_form():
-    peak, warm = 3e-3, 7
-    plain = LinearWarmup(peak, warm)
-    decay = keras.optimizers.schedules.CosineDecay(peak, decay_steps=20)
-    joined = LinearWarmup(peak, warm, after=decay)
-    for t in range(0, 40):
-        expected = peak * min(t + 1, warm) / warm
-        assert float(plain(t)) == pytest.approx(expected, rel=1e-6), t
-        after = peak * 0.5 * (1 + np.cos(np.pi * min(t - warm, 20) / 20)) if t >= warm else expected
-        assert float(joined(t)) == pytest.approx(after, rel=1e-5, abs=1e-9), t
-
-
-def test_linear_warmup_serializes_and_the_model_reloads_in_safe_mode(tmp_path):
-    schedule = LinearWarmup(1e-2, 5, after=keras.optimizers.schedules.ExponentialDecay(1e-2, 3, 0.5))
-    clone = LinearWarmup.from_config(schedule.get_config())
-    assert [float(clone(t)) for t in range(12)] == [float(schedule(t)) for t in range(12)]
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(keras.optimizers.SGD(schedule), "mse")
-    model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=2, verbose=0)
-    model.save(tmp_path / "m.keras")
-    restored = keras.saving.load_model(tmp_path / "m.keras")  # safe_mode=True (the default)
-    assert isinstance(restored.optimizer.learning_rate, type(model.optimizer.learning_rate))
-    restored_schedule = restored.optimizer._learning_rate
-    assert isinstance(restored_schedule, LinearWarmup) and isinstance(restored_schedule.after, keras.optimizers.schedules.ExponentialDecay)
-    assert int(restored.optimizer.iterations.numpy()) == 3
-    assert float(restored.optimizer.learning_rate) == float(schedule(3))
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])

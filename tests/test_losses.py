@@ -12,6 +12,7 @@ import pytest
 from keras import ops
 
 from kerascool_lib import losses as kcl
+from kerascool_lib import metrics
 from kerascool_lib.callbacks import VariableScheduler
 
 RNG = np.random.default_rng(0)
@@ -158,7 +159,7 @@ def test_centers_move_towards_the_class_means_during_fit(alpha):
     before = _np(center.centers).copy()
     train.fit([x, y], y, batch_size=50, epochs=6, verbose=0)
     after = _np(center.centers)
-    means = kcl.class_means(_features(infer, x), y)
+    means = metrics.class_means(_features(infer, x), y)
     assert np.abs(after - before).max() > 0.1, "the centers did not move"
     dist_before = np.linalg.norm(before - means, axis=1)
     dist_after = np.linalg.norm(after - means, axis=1)
@@ -238,28 +239,5 @@ def test_get_config_round_trip():
     assert isinstance(revived, kcl.CenterLoss) and revived.num_classes == 7
 
 
-# ── the helpers ───────────────────────────────────────────────────────────────────────────────
-
-
-def test_class_means_and_feature_variance_against_numpy():
-    rng = np.random.default_rng(3)
-    f = rng.normal(size=(200, 3)) + np.repeat(np.eye(3) * 4, [70, 70, 60], axis=0)
-    y = np.repeat([0, 1, 2], [70, 70, 60])
-    means = np.stack([f[y == k].mean(0) for k in range(3)])
-    np.testing.assert_allclose(kcl.class_means(f, y), means)
-    np.testing.assert_allclose(kcl.class_means(f, y.reshape(-1, 1), num_classes=4)[:3], means)
-    assert np.isnan(kcl.class_means(f, y, num_classes=4)[3]).all()
-    v = kcl.feature_variance(f, y)
-    assert isinstance(v, kcl.FeatureVariance) and tuple(v) == (v.intra, v.total, v.ratio)
-    intra = np.mean([np.sum((f[i] - means[y[i]]) ** 2) for i in range(len(f))])
-    total = np.sum(np.var(f, axis=0))
-    between = np.sum([np.mean(y == k) * np.sum((means[k] - f.mean(0)) ** 2) for k in range(3)])
-    assert v.intra == pytest.approx(intra) and v.total == pytest.approx(total)
-    assert v.total == pytest.approx(v.intra + between)  # the decomposition the docstring states
-    assert v.ratio == pytest.approx(intra / total)
-    assert kcl.feature_variance(f * 10, y).ratio == pytest.approx(v.ratio)  # scale-free
-    assert kcl.feature_variance(means[y], y).ratio == pytest.approx(0.0)
-
-
-# Bad arguments: the cases of CenterLoss, class_means and feature_variance are in
+# Bad arguments: the cases of CenterLoss are in
 # tests/test_bad_input.py, with those of every other public name.

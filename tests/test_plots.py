@@ -27,13 +27,8 @@ def test_digit_grid_marks_errors():
     assert len(plots.digit_grid(np.zeros((50, 784))).axes) == 40
 
 
-def test_confusion_matrix_counts():
-    y = np.array([0, 0, 1, 2, 2, 2])
-    p = np.array([0, 1, 1, 2, 0, 2])
-    cm = plots.confusion_matrix(y, p, num_classes=3)
-    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-    assert cm.sum() == len(y) and np.trace(cm) == int((y == p).sum())
-    fig = plots.plot_confusion_matrix(y, p, num_classes=3)
+def test_confusion_matrix_plot_titles_accuracy_and_errors():
+    fig = plots.plot_confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], num_classes=3)
     assert fig.axes[0].get_title() == "accuracy 66.67% · 2 errors"
 
 
@@ -51,8 +46,8 @@ def test_plotting_leaves_global_style_alone():
 
 
 def test_show_source(capsys):
-    assert show_source(plots.confusion_matrix) is None
+    assert show_source(plots.digit_grid) is None
     out = capsys.readouterr().out
-    assert out.startswith("```python\ndef confusion_matrix(") and out.rstrip().endswith("```")
+    assert out.startswith("```python\ndef digit_grid(") and out.rstrip().endswith("```")
     with pytest.raises(ValueError, match=r"`obj` must be a Python function, class or method .* Received: 3"):
         show_source(3)
