@@ -117,10 +117,12 @@ def resolve_profile(profile: str | None, env: Mapping[str, str], has_gpu: bool) 
 
 
 def describe_devices() -> list[dict]:
-    """The devices TensorFlow sees, as plain dicts ``{"type", "name", "compute_capability"}``.
+    """The devices the Keras backend sees, as plain dicts ``{"type", "name", "compute_capability"}``.
 
     ``compute_capability`` is a ``(major, minor)`` tuple for NVIDIA GPUs and None otherwise.
-    The result is what :func:`choose_precision` and :func:`choose_jit_compile` take.
+    The result is what :func:`choose_precision` and :func:`choose_jit_compile` take. On the
+    TensorFlow backend it asks ``tf.config``; on JAX, ``jax.devices()`` (so a JAX reader needs
+    no TensorFlow for it). The CPU is listed once, however many host devices there are.
 
     Example:
 
@@ -128,24 +130,43 @@ def describe_devices() -> list[dict]:
     >>> devices[0]["type"]
     'CPU'
     """
-    import tensorflow as tf
+    import keras
 
-    out = []
-    for dev in tf.config.list_physical_devices():
-        details = {}
-        if dev.device_type == "GPU":
-            try:
-                details = tf.config.experimental.get_device_details(dev)
-            except Exception:  # no details on some platforms
-                details = {}
-        entry = _device_entry(dev.device_type, dev.name, details)
-        if entry is not None:
-            out.append(entry)
-    return out
+    found = []  # (device_type, name, details)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        for dev in jax.devices() + ([] if jax.default_backend() == "cpu" else jax.devices("cpu")):
+            cc = getattr(dev, "compute_capability", None)
+            details = {"device_name": getattr(dev, "device_kind", str(dev))}
+            if cc:
+                details["compute_capability"] = tuple(int(p) for p in str(cc).split(".")[:2])
+            found.append((dev.platform.upper(), str(dev), details))
+    else:
+        import tensorflow as tf
+
+        for dev in tf.config.list_physical_devices():
+            details = {}
+            if dev.device_type == "GPU":
+                try:
+                    details = tf.config.experimental.get_device_details(dev)
+                except Exception:  # no details on some platforms
+                    details = {}
+            found.append((dev.device_type, dev.name, details))
+    out, cpu_seen = [], False
+    for device_type, name, details in found:
+        entry = _device_entry(device_type, name, details)
+        if entry is None or (entry["type"] == "CPU" and cpu_seen):
+            continue
+        cpu_seen = cpu_seen or entry["type"] == "CPU"
+        out.append(entry)
+    if not cpu_seen:
+        out.append(_device_entry("CPU", "cpu", {}))
+    return sorted(out, key=lambda e: e["type"] != "CPU")
 
 
 def _device_entry(device_type: str, name: str, details: Mapping) -> dict | None:
-    """One entry of :func:`describe_devices` from what TensorFlow reports (pure, for tests)."""
+    """One entry of :func:`describe_devices` from what the backend reports (pure, for tests)."""
     if device_type not in ("CPU", "GPU", "TPU"):
         return None
     entry = {"type": device_type, "name": name, "compute_capability": None}

@@ -92,9 +92,9 @@ def test_setup_seeds_everything_and_reports(capsys):
     import keras
 
     run = runtime.setup("smoke", seed=5)
-    a = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    a = (np.random.rand(3), keras.ops.convert_to_numpy(keras.random.uniform((3,))))
     runtime.setup("smoke", seed=5, verbose=False)
-    b = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    b = (np.random.rand(3), keras.ops.convert_to_numpy(keras.random.uniform((3,))))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     out = capsys.readouterr().out
@@ -161,3 +161,39 @@ def test_the_cpu_entry_names_the_cpu_model(monkeypatch):
     assert entry == {"type": "CPU", "name": f"Test CPU 9000 ({os.cpu_count()} cores)", "compute_capability": None}
     run = runtime.Run(runtime.PROFILES["cpu"], 0, [entry], "float32", False, {})
     assert run.device == f"CPU: Test CPU 9000 ({os.cpu_count()} cores)"
+
+
+def test_devices_from_a_jax_backend_need_no_tensorflow():
+    """On the JAX backend the device report asks JAX, and does not import TensorFlow."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from kerascool_lib import runtime; d = runtime.describe_devices(); "
+        "print(d[0]['type'], sum(e['type'] == 'CPU' for e in d), 'tensorflow' in sys.modules)"
+    )
+    pytest.importorskip("jax")
+    env = {**__import__("os").environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["CPU", "1", "False"]
+
+
+def test_the_run_card_record_round_trips_through_a_notebook():
+    run = runtime.Run(runtime.PROFILES["cpu"], 3, [{"type": "CPU", "name": "x"}], "float32", False,
+                      {"python": "3.11.7", "keras": "3.15.1", "backend": "tensorflow", "tensorflow": "2.21.0"})
+    start = run.record()
+    bundle = lambda record: {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "card", runtime.RUN_CARD_MIME: record}}
+    end = {"card": "end", "profile": "cpu", "device": run.device, "backend": "tensorflow", "wall_time_s": 12.5, "metrics": {"acc": 0.5}}
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"execution": {"iopub.execute_input": "2026-12-01T10:00:00Z"}}, "outputs": [bundle(start)]},
+        {"cell_type": "markdown", "metadata": {}, "source": "x"},
+        {"cell_type": "code", "metadata": {}, "outputs": [bundle({**end, "wall_time_s": 1.0}), bundle(end)]},
+    ]}
+    card = runtime.read_run_card(nb)
+    assert card["start"] == start and card["end"] == end  # the last end record counts
+    assert (card["profile"], card["backend"], card["wall_time_s"], card["metrics"]) == ("cpu", "tensorflow", 12.5, {"acc": 0.5})
+    assert card["versions"]["keras"] == "3.15.1" and card["executed"] == "2026-12-01T10:00:00Z"
+    assert start["seed"] == 3 and start["jit_compile"] is False and start["cpu"]
+    with pytest.raises(ValueError, match=r"no run card end record \(run.finish\)"):
+        runtime.read_run_card({"cells": nb["cells"][:1]})
