@@ -19,6 +19,8 @@ Modules, one concept each:
   for a while.
 - :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best, per-batch warmup, the
   learning rate each step used, variables set on a schedule mid-training.
+- :mod:`kerascool_lib.experiments`: run named variants over seeds; tables of mean, min-max, wins
+  and paired differences; a stepper over the runs.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
   machine's matmul rate, epoch clocks that keep evaluation out of the timed span.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
@@ -29,6 +31,7 @@ from kerascool_lib import (
     bench,
     callbacks,
     data,
+    experiments,
     layers,
     losses,
     metrics,
@@ -51,6 +54,7 @@ __all__ = [
     "bench",
     "callbacks",
     "data",
+    "experiments",
     "layers",
     "losses",
     "metrics",
