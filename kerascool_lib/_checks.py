@@ -16,10 +16,32 @@ import numpy as np
 WEIGHTS_SUFFIX = ".weights.h5"
 
 
-def fail(name: str, expected: str, received: str | None = None, value=None) -> ValueError:
-    """The library's one message format: "`name` must be <expected>. Received: <received>"."""
+def fail(name: str, expected: str, received: str | None = None, value=None, *, error=ValueError) -> Exception:
+    """The library's one message format: "`name` must be <expected>. Received: <received>".
+
+    ``received`` defaults to ``name=<repr of value>``; ``error`` is the exception type (a
+    ``TypeError`` where Python itself would raise one). Returns the exception, to ``raise``.
+    """
     shown = received if received is not None else f"{name}={value!r}"
-    return ValueError(f"`{name}` must be {expected}. Received: {shown}")
+    return error(f"`{name}` must be {expected}. Received: {shown}")
+
+
+def _typed(name, value) -> str:
+    return f"{name}={value!r:.80} of type {type(value).__name__}"
+
+
+def instance(value, name: str, types, expected: str, *, error=ValueError):
+    """``value``, if it is an instance of ``types``; the message shows the value and its type."""
+    if not isinstance(value, types):
+        raise fail(name, expected, _typed(name, value), error=error)
+    return value
+
+
+def function(value, name: str, expected: str):
+    """``value``, if it is callable; ``expected`` says which function, e.g. "a function f(x)"."""
+    if not callable(value):
+        raise fail(name, expected, value=value)
+    return value
 
 
 def integer(value, name: str, minimum: int | None = None) -> int:
@@ -69,6 +91,18 @@ def one_of(value, name: str, choices) -> object:
     return value
 
 
+def positive_integers(value, name: str, count: int | None = None) -> tuple[int, ...]:
+    """``value`` as a tuple of ints >= 1: a non-empty sequence, or exactly ``count`` of them."""
+    ok = isinstance(value, (tuple, list)) and (len(value) == count if count is not None else len(value) > 0)
+    if not ok or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in value):
+        what = f"{_COUNTS.get(count, count)} positive integers" if count is not None else "a non-empty sequence of positive integers"
+        raise fail(name, what, value=value)
+    return tuple(int(v) for v in value)
+
+
+_COUNTS = {1: "one", 2: "two", 3: "three"}
+
+
 def boolean(value, name: str) -> bool:
     """``value``, if it is True or False (not 0/1, not a string)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -94,8 +128,7 @@ def model(value, name: str = "model", *, built: bool = False):
     """``value``, if it is a ``keras.Model`` (and built, if ``built``)."""
     import keras
 
-    if not isinstance(value, keras.Model):
-        raise fail(name, "a keras.Model", f"{name}={value!r:.80} of type {type(value).__name__}")
+    instance(value, name, keras.Model, "a keras.Model")
     if built and not value.built:
         raise fail(name, "a built keras.Model (call it on data, or give it an Input)", f"{name}={value.name!r}, not built")
     return value
@@ -134,3 +167,48 @@ def labels(values, name: str = "labels", num_classes: int | None = None) -> np.n
             f"{name}[{where}]={array[where].item()!r} ({int(bad.sum())} of {array.size} out of range)",
         )
     return array.astype(np.int64)
+
+
+def _leaves(value, path: str):
+    """``(path, leaf)`` of a nest of lists, tuples and dicts, as ``fit`` reads ``x`` and ``y``."""
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key], f"{path}[{key!r}]")
+    elif isinstance(value, (list, tuple)) and any(hasattr(v, "shape") or isinstance(v, (dict, list, tuple)) for v in value):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{i}]")
+    else:  # an array, or a list of numbers (one array)
+        yield path, value
+
+
+def sample_count(structures: dict, name: str, expected: str | None = None, *, minimum: int = 1) -> int:
+    """The number of samples (rows) shared by every array of ``structures``.
+
+    ``structures`` maps a label to what ``fit`` would take as ``x`` or ``y``: an array, or lists,
+    tuples and dicts of arrays, nested (``{"x": [images, labels], "y": y}``). Every array must
+    have a first axis, all of the same length, at least ``minimum``. The error lists the shape
+    of every array, by its place: ``Received: x[0].shape=(56, 4), x[1].shape=(50,), y.shape=(56,)``.
+    """
+    shapes = []
+    for label, value in structures.items():
+        for path, leaf in _leaves(value, label):
+            shape = getattr(leaf, "shape", None)
+            if shape is None:
+                try:
+                    shape = np.shape(leaf)
+                except (TypeError, ValueError):  # ragged lists
+                    shape = None
+            shapes.append((path, None if shape is None else tuple(shape), leaf))
+    counts = {s[0] if s else None for _, s, _ in shapes}
+    if len(counts) == 1 and None not in counts and (n := next(iter(counts))) is not None and n >= minimum:
+        return int(n)
+    described = ", ".join(
+        f"{path}.shape={shape}" if shape else f"{path}={leaf!r:.40} of type {type(leaf).__name__}"
+        for path, shape, leaf in shapes
+    ) or "no arrays"
+    if expected is None:
+        expected = (
+            "arrays, or lists, tuples or dicts of arrays (as `fit` takes them), all with one common, "
+            f"{'non-zero ' if minimum >= 1 else ''}number of samples"
+        )
+    raise fail(name, expected, described)

@@ -57,9 +57,7 @@ def forward_flops(model: keras.Model) -> int:
     >>> forward_flops(model) == 2 * (26 * 26 * 9 * 8 + 26 * 26 * 8 * 10)
     True
     """
-    _checks.model(model)
-    if not model.built:
-        raise ValueError(f"`model` must be built (call it once or give it an Input). Received: {model.name}")
+    _checks.model(model, built=True)
     macs = 0
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -178,22 +176,17 @@ class EpochClock(keras.callbacks.Callback):
     def __init__(self, x_eval, y_eval, *, target: float | None = None, stop_at_target: bool = False,
                  batch_size: int = 1000):
         super().__init__()
-        x_eval = np.asarray(x_eval)
-        y_eval = np.asarray(y_eval)
-        if x_eval.ndim < 2 or len(x_eval) == 0:
-            raise ValueError(
-                f"`x_eval` must be a non-empty batch of inputs. Received: x_eval with shape {x_eval.shape}"
-            )
-        if y_eval.shape[:1] != x_eval.shape[:1]:
-            raise ValueError(
-                f"`y_eval` must hold one label per input ({len(x_eval)}). Received: y_eval with shape {y_eval.shape}"
-            )
+        # arrays, or lists and dicts of arrays for models with several inputs or outputs
+        n = _checks.sample_count(
+            {"x_eval": x_eval}, "x_eval",
+            "a non-empty batch of inputs: an array, or a list or dict of arrays with one common number of samples",
+        )
+        _checks.sample_count({"x_eval": x_eval, "y_eval": y_eval}, "y_eval", f"one label per input ({n})")
         if target is not None:
             target = _checks.number(target, "target", 0, 1, low_open=True)
-        if not isinstance(stop_at_target, bool):
-            raise ValueError(f"`stop_at_target` must be True or False. Received: stop_at_target={stop_at_target!r}")
+        _checks.boolean(stop_at_target, "stop_at_target")
         if stop_at_target and target is None:
-            raise ValueError("`stop_at_target=True` needs a `target`. Received: target=None")
+            raise _checks.fail("target", "a number when stop_at_target=True", value=target)
         self.x_eval, self.y_eval = x_eval, y_eval
         self.target, self.stop_at_target = target, stop_at_target
         self.batch_size = _checks.integer(batch_size, "batch_size", 1)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable
 
 import keras
@@ -66,6 +67,94 @@ def _as_number(raw) -> float | None:
     return float(array.reshape(()))
 
 
+def _is_tf_dataset(value) -> bool:
+    tf = sys.modules.get("tensorflow")  # a tf.data.Dataset means TensorFlow is imported already
+    return tf is not None and isinstance(value, tf.data.Dataset)
+
+
+def _as_arrays(structure):
+    """NumPy copies of every array of ``x`` or ``y`` (a list of numbers becomes one array)."""
+    if isinstance(structure, dict):
+        return {k: _as_arrays(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)) and any(
+        hasattr(v, "shape") or isinstance(v, (dict, list, tuple)) for v in structure
+    ):
+        return type(structure)(_as_arrays(v) for v in structure)
+    return np.asarray(structure)
+
+
+def _concatenate(batches):
+    """One structure of arrays from a list of same-structured batches (``keras.tree``)."""
+    return keras.tree.map_structure(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *batches)
+
+
+def _num_batches(dataset) -> int | None:
+    """A PyDataset's number of batches (``num_batches``, else ``len``); None if infinite."""
+    try:
+        n = getattr(dataset, "num_batches", None)
+        if n is None and hasattr(dataset, "__len__"):
+            n = len(dataset)
+    except NotImplementedError:
+        n = len(dataset) if hasattr(dataset, "__len__") else None
+    return n
+
+
+class _ValidationData:
+    """What ``fit`` accepts as validation data, predicted in full: ``(x, y)`` of arrays (or lists,
+    tuples and dicts of arrays), a ``tf.data.Dataset`` or a ``keras.utils.PyDataset`` of
+    ``(x, y)`` batches. ``predict(model, batch_size)`` returns ``(y_true, y_pred)``."""
+
+    EXPECTED = (
+        "a tuple (x_val, y_val) of arrays (or of lists, tuples or dicts of arrays, as `fit` takes "
+        "them), a tf.data.Dataset or a keras.utils.PyDataset of (x, y) batches"
+    )
+
+    def __init__(self, value, name="validation_data"):
+        self.name = name
+        self.batches = None
+        if _is_tf_dataset(value) or isinstance(value, keras.utils.PyDataset):
+            if _is_tf_dataset(value):
+                finite = int(value.cardinality()) != sys.modules["tensorflow"].data.INFINITE_CARDINALITY
+            else:
+                finite = _num_batches(value) is not None
+            if not finite:
+                raise _checks.fail(name, "a finite dataset (every epoch predicts all of it)", f"{name}, an infinite {type(value).__name__}")
+            self.batches = value
+            self.x = self.y = None
+            return
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            items = f" with {len(value)} items" if isinstance(value, (tuple, list)) else ""
+            raise _checks.fail(name, self.EXPECTED, f"{name} of type {type(value).__name__}{items}")
+        x, y = (_as_arrays(v) for v in value)
+        self.count = _checks.sample_count({"x_val": x, "y_val": y}, name)
+        self.x, self.y = x, y
+
+    def _batches(self):
+        if _is_tf_dataset(self.batches):
+            yield from self.batches.as_numpy_iterator()
+        else:
+            for i in range(_num_batches(self.batches)):
+                yield self.batches[i]
+
+    def predict(self, model, batch_size):
+        if self.batches is None:
+            return self.y, model.predict(self.x, batch_size=batch_size, verbose=0)
+        y_true, y_pred = [], []
+        for batch in self._batches():
+            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                raise _checks.fail(
+                    self.name, "a dataset of (x, y) batches (sample weights are not used by the metric)",
+                    f"a batch of type {type(batch).__name__}"
+                    + (f" with {len(batch)} items" if isinstance(batch, (tuple, list)) else ""),
+                )
+            x, y = batch
+            y_true.append(_as_arrays(y))
+            y_pred.append(keras.tree.map_structure(np.asarray, model.predict_on_batch(x)))
+        if not y_true:
+            raise _checks.fail(self.name, "a dataset with at least one batch", "no batches")
+        return _concatenate(y_true), _concatenate(y_pred)
+
+
 def _optimizer_step(model) -> int:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
@@ -92,12 +181,21 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
     and, if ``filepath`` is given, saves them with :func:`save_weights_atomically`, so a crash
     mid-save never destroys the previous best file. With ``restore_best_weights=True`` the model
     ends ``fit`` with the best weights. The best value is kept across several ``fit`` calls, as
-    ``ModelCheckpoint`` does.
+    ``ModelCheckpoint`` does. If saving fails (a full disk), the error stops ``fit``, naming the
+    file, and ``best``, ``best_epoch`` and ``best_weights`` keep describing the previous best,
+    which is still the file on disk.
+
+    The validation data can be anything ``fit`` takes, for models with several inputs or outputs
+    too: ``(x_val, y_val)`` where each is an array or a list, tuple or dict of arrays (all with
+    the same number of samples), a ``tf.data.Dataset`` or a ``keras.utils.PyDataset`` yielding
+    ``(x, y)`` batches (predicted batch by batch; sample weights are refused, as the metric
+    would ignore them). The metric receives ``y_true`` in the structure given (the batches'
+    targets concatenated, for a dataset) and ``y_pred`` as ``model.predict`` returns it.
 
     Args:
-        validation_data: a tuple ``(x_val, y_val)`` of arrays with one row per sample.
-        metric: a function ``metric(y_true, y_pred) -> float`` of NumPy arrays; ``y_pred``
-            is what ``model.predict(x_val)`` returns.
+        validation_data: ``(x_val, y_val)``, a ``tf.data.Dataset`` or a ``PyDataset``, as above.
+        metric: a function ``metric(y_true, y_pred) -> float`` of NumPy arrays (or of their
+            lists or dicts, for several outputs); ``y_pred`` is what ``model.predict`` returns.
         name: the key of the value in ``logs`` and ``history``, e.g. ``"val_macro_f1"``.
         mode: ``"max"`` if higher is better, ``"min"`` if lower is better.
         filepath: optional path ending in ``.weights.h5`` where the best weights are saved.
@@ -125,6 +223,18 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
     >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[keep])
     >>> history.history["val_balanced_acc"] == keep.history, keep.best == max(keep.history)
     (True, True)
+
+    A model with two inputs, validated on a dict of inputs (a list works too):
+
+    >>> a, b = keras.Input((4,), name="a"), keras.Input((1,), name="b")
+    >>> two = keras.Model({"a": a, "b": b}, keras.layers.Dense(2, activation="softmax")(
+    ...     keras.layers.Concatenate()([a, b])))
+    >>> two.compile("adam", "sparse_categorical_crossentropy")
+    >>> inputs = {"a": x, "b": np.ones((64, 1), "float32")}
+    >>> keep = EvaluateAndKeepBest((inputs, y), balanced_accuracy, "val_balanced_acc")
+    >>> _ = two.fit(inputs, y, epochs=2, verbose=0, callbacks=[keep])
+    >>> len(keep.history)
+    2
     """
 
     def __init__(
@@ -141,31 +251,12 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
         verbose: int = 0,
     ):
         super().__init__()
-        if (
-            not isinstance(validation_data, (tuple, list))
-            or len(validation_data) != 2
-            or any(not hasattr(a, "__len__") for a in validation_data)
-        ):
-            raise ValueError(
-                "`validation_data` must be a tuple (x_val, y_val) of arrays. "
-                f"Received: validation_data of type {type(validation_data).__name__}"
-                + (f" with {len(validation_data)} items" if isinstance(validation_data, (tuple, list)) else "")
-            )
-        x_val, y_val = validation_data
-        if len(x_val) != len(y_val) or len(y_val) == 0:
-            raise ValueError(
-                "`validation_data` must hold the same, non-zero number of inputs and targets. "
-                f"Received: len(x_val)={len(x_val)}, len(y_val)={len(y_val)}"
-            )
-        if not callable(metric):
-            raise ValueError(
-                "`metric` must be a function metric(y_true, y_pred) -> float. "
-                f"Received: metric={metric!r}"
-            )
+        self._validation = _ValidationData(validation_data)
+        _checks.function(metric, "metric", "a function metric(y_true, y_pred) -> float")
         _checks.one_of(mode, "mode", ("max", "min"))
         _checks.number(min_delta, "min_delta", 0, math.inf)
         _checks.boolean(restore_best_weights, "restore_best_weights")
-        self.x_val, self.y_val = x_val, np.asarray(y_val)
+        self.x_val, self.y_val = self._validation.x, self._validation.y  # None for datasets
         self.metric = metric
         self.name = _checks.log_name(name)
         self.mode = mode
@@ -190,8 +281,8 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
-        y_pred = model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
-        raw = self.metric(self.y_val, y_pred)
+        y_true, y_pred = self._validation.predict(model, self.batch_size)
+        raw = self.metric(y_true, y_pred)
         value = _as_number(raw)
         if value is None:
             raise ValueError(
@@ -207,10 +298,12 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
         self.history.append(value)
         improved = self._is_improvement(value)
         if improved:
-            self.best, self.best_epoch = value, epoch
-            self.best_weights = model.get_weights()
+            weights = model.get_weights()
             if self.filepath is not None:
+                # a failed save propagates and stops fit; best, best_epoch and best_weights
+                # then still describe the file on disk, which save_weights_atomically kept
                 save_weights_atomically(model, self.filepath)
+            self.best, self.best_epoch, self.best_weights = value, epoch, weights
         if self.verbose:
             if improved:
                 where = f", saved to {self.filepath.name}" if self.filepath else ""
@@ -389,15 +482,8 @@ class VariableScheduler(keras.callbacks.Callback):
 
     def __init__(self, variable, schedule: Callable, *, per: str = "epoch", name: str | None = None, verbose: int = 0):
         super().__init__()
-        if not isinstance(variable, keras.Variable):
-            raise ValueError(
-                "`variable` must be a keras.Variable, e.g. keras.Variable(0.1, trainable=False). "
-                f"Received: variable={variable!r} of type {type(variable).__name__}"
-            )
-        if not callable(schedule):
-            raise ValueError(
-                f"`schedule` must be a function of the epoch or step index. Received: schedule={schedule!r}"
-            )
+        _checks.instance(variable, "variable", keras.Variable, "a keras.Variable, e.g. keras.Variable(0.1, trainable=False)")
+        _checks.function(schedule, "schedule", "a function of the epoch or step index")
         _checks.one_of(per, "per", ("epoch", "step"))
         self.variable = variable
         self.schedule = schedule

@@ -83,9 +83,9 @@ def array_sha256(array) -> str:
     """
     array = np.asarray(array)
     if array.dtype == object:
-        raise TypeError(
-            "`array` must hold numbers (an object array's bytes are memory addresses). "
-            f"Received: array of dtype object, shape {array.shape}"
+        raise _checks.fail(
+            "array", "an array of numbers (an object array's bytes are memory addresses)",
+            f"array of dtype object, shape {array.shape}", error=TypeError,
         )
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
@@ -143,11 +143,8 @@ def _keras_cache() -> pathlib.Path:
 
 
 def _check_path(path):
-    if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"`path` must be a str or os.PathLike pointing to an .npz file or a folder. "
-            f"Received: path={path!r} of type {type(path).__name__}"
-        )
+    if path is not None:
+        _checks.instance(path, "path", (str, os.PathLike), "a str or os.PathLike pointing to an .npz file or a folder", error=TypeError)
 
 
 def _candidates(path) -> list[tuple[str, pathlib.Path]]:
@@ -247,15 +244,9 @@ def load_mnist(path: str | os.PathLike | None = None, *, download: bool = True):
 def _check_images(x, name="x"):
     x = np.asarray(x)
     if x.ndim < 2 or x.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` must be a non-empty batch of images, shape (N, 28, 28), (N, 28, 28, 1) "
-            f"or (N, 784). Received: {name}.shape={x.shape}"
-        )
+        raise _checks.fail(name, "a non-empty batch of images, shape (N, 28, 28), (N, 28, 28, 1) or (N, 784)", f"{name}.shape={x.shape}")
     if int(np.prod(x.shape[1:])) != 784:
-        raise ValueError(
-            f"`{name}` must hold 28x28 images, shape (N, 28, 28), (N, 28, 28, 1) or (N, 784). "
-            f"Received: {name}.shape={x.shape}"
-        )
+        raise _checks.fail(name, "a batch of 28x28 images, shape (N, 28, 28), (N, 28, 28, 1) or (N, 784)", f"{name}.shape={x.shape}")
     return x
 
 
@@ -269,10 +260,7 @@ def to_float(x) -> np.ndarray:
     """
     x = np.asarray(x)
     if x.dtype != np.uint8:
-        raise TypeError(
-            f"`x` must be uint8 pixels in [0, 255] (as load_mnist returns them). "
-            f"Received: x.dtype={x.dtype}"
-        )
+        raise _checks.fail("x", "uint8 pixels in [0, 255] (as load_mnist returns them)", f"x.dtype={x.dtype}", error=TypeError)
     return x.astype(np.float32) / np.float32(255.0)
 
 
@@ -302,11 +290,7 @@ def to_flat(x) -> np.ndarray:
 
 def _check_pair(x, y):
     x, y = np.asarray(x), np.asarray(y)
-    if x.shape[:1] != y.shape[:1] or x.ndim == 0:
-        raise ValueError(
-            f"`x` and `y` must have the same number of samples. "
-            f"Received: x.shape={x.shape}, y.shape={y.shape}"
-        )
+    _checks.sample_count({"x": x, "y": y}, "y", "an array with one row per sample of `x` (the same number of samples)", minimum=0)
     return x, y
 
 
@@ -366,16 +350,11 @@ def train_val_split(x, y, val_size: int | float = 5000, *, seed: int = 0):
     n = len(y)
     if isinstance(val_size, float) and not isinstance(val_size, bool):
         if not 0.0 < val_size < 1.0:
-            raise ValueError(
-                f"`val_size` as a fraction must be in (0, 1). Received: val_size={val_size}"
-            )
+            raise _checks.fail("val_size", "a fraction in (0, 1) or an integer >= 1", value=val_size)
         val_size = int(round(val_size * n))
     val_size = _checks.integer(val_size, "val_size", 1)
     if val_size >= n:
-        raise ValueError(
-            f"`val_size` must leave some training samples: it must be < {n}. "
-            f"Received: val_size={val_size}"
-        )
+        raise _checks.fail("val_size", f"< {n}, to leave some training samples", value=val_size)
     val_idx, _ = take(np.arange(n), y, val_size, seed=seed)
     mask = np.zeros(n, dtype=bool)
     mask[val_idx] = True
@@ -447,15 +426,10 @@ def mnist_splits(
     >>> mnist_splits(profile=PROFILES["smoke"])
     Splits(train=(2000, 28, 28, 1), val=(500, 28, 28, 1), test=(1000, 28, 28, 1), dtype=float32)
     """
-    if layout not in _LAYOUTS:
-        raise ValueError(
-            f"`layout` must be one of {sorted(_LAYOUTS)}. Received: layout={layout!r}"
-        )
+    _checks.one_of(layout, "layout", _LAYOUTS)
     if profile is not None:
         if not all(hasattr(profile, a) for a in ("train_size", "val_size", "test_size")):
-            raise ValueError(
-                f"`profile` must be a runtime.Profile such as run.profile. Received: profile={profile!r}"
-            )
+            raise _checks.fail("profile", "a runtime.Profile such as run.profile", value=profile)
         train_size = profile.train_size if train_size is None else train_size
         val_size = profile.val_size if val_size is None else val_size
         test_size = profile.test_size if test_size is None else test_size

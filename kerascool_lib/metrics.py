@@ -40,10 +40,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
     y_true = _checks.labels(np.ravel(y_true), "y_true", num_classes)
     y_pred = _checks.labels(np.ravel(y_pred), "y_pred", num_classes)
     if y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"`y_true` and `y_pred` must have one entry per sample. "
-            f"Received: y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
-        )
+        raise _checks.fail("y_pred", "one entry per sample of `y_true`", f"y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}")
     return np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(
         num_classes, num_classes
     )
@@ -53,14 +50,14 @@ def _check_features_labels(features, labels):
     features = np.asarray(features)
     labels = np.asarray(labels)
     if features.ndim != 2 or not np.issubdtype(features.dtype, np.number) or not len(features):
-        raise ValueError(
-            "`features` must be a non-empty 2-D array of numbers (samples, dim). "
-            f"Received: features of shape {features.shape} and dtype {features.dtype}"
+        raise _checks.fail(
+            "features", "a non-empty 2-D array of numbers (samples, dim)",
+            f"features of shape {features.shape} and dtype {features.dtype}",
         )
     if np.ndim(labels) not in (1, 2) or len(labels) != len(features):
-        raise ValueError(
-            f"`labels` must have shape ({len(features)},) or ({len(features)}, 1), one class "
-            f"index per row of `features`. Received: labels of shape {labels.shape}"
+        raise _checks.fail(
+            "labels", f"of shape ({len(features)},) or ({len(features)}, 1), one class index per row of `features`",
+            f"labels of shape {labels.shape}",
         )
     labels = _checks.labels(labels, "labels")
     return features.astype("float64"), labels.astype("int64")
@@ -88,10 +85,7 @@ def class_means(features, labels, num_classes: int | None = None) -> np.ndarray:
     if num_classes is not None:
         num_classes = _checks.integer(num_classes, "num_classes", 1)
         if num_classes < k:
-            raise ValueError(
-                f"`num_classes` must exceed every label. Received: num_classes={num_classes} "
-                f"with a label {k - 1}"
-            )
+            raise _checks.fail("num_classes", "greater than every label", f"num_classes={num_classes} with a label {k - 1}")
         k = num_classes
     sums = np.zeros((k, features.shape[1]))
     np.add.at(sums, labels, features)
@@ -145,8 +139,8 @@ def feature_variance(features, labels) -> FeatureVariance:
     intra = float(np.mean(np.sum((features - means[labels]) ** 2, axis=1)))
     total = float(np.mean(np.sum((features - features.mean(axis=0)) ** 2, axis=1)))
     if total == 0.0:
-        raise ValueError(
-            "`features` must not all be equal: their total variance is 0, so the ratio is "
-            "undefined. Received: features with every row equal"
+        raise _checks.fail(
+            "features", "rows that are not all equal (a total variance of 0 leaves the ratio undefined)",
+            "features with every row equal",
         )
     return FeatureVariance(intra, total, intra / total)

@@ -48,10 +48,7 @@ def mlp(
     >>> model.input_shape, model.output_shape, model.count_params()
     ((None, 784), (None, 10), 535818)
     """
-    if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
-        raise ValueError(
-            f"`hidden` must be a non-empty sequence of positive integers. Received: hidden={hidden!r}"
-        )
+    hidden = _checks.positive_integers(hidden, "hidden")
     dropout = _checks.number(dropout, "dropout", 0, 1, high_open=True)
     _checks.integer(num_classes, "num_classes", 1)
     inputs = keras.Input((784,), name="pixels")
@@ -106,18 +103,10 @@ def cnn(
     >>> cnn(filters=(24, 48), batch_norm=False).count_params()
     166058
     """
-    if (
-        not isinstance(filters, (tuple, list))
-        or len(filters) != 2
-        or any(isinstance(f, bool) or not isinstance(f, int) or f < 1 for f in filters)
-    ):
-        raise ValueError(
-            f"`filters` must be two positive integers. Received: filters={filters!r}"
-        )
+    filters = _checks.positive_integers(filters, "filters", count=2)
     _checks.integer(dense, "dense", 1)
     _checks.integer(num_classes, "num_classes", 1)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(f"`batch_norm` must be True or False. Received: batch_norm={batch_norm!r}")
+    _checks.boolean(batch_norm, "batch_norm")
     inputs = keras.Input((28, 28, 1), name="image")
     x = inputs
     for i, (width, window) in enumerate(zip(filters, (5, 3)), start=1):

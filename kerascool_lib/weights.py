@@ -54,12 +54,20 @@ def save_weights_atomically(model: keras.Model, filepath: str | os.PathLike) -> 
     exception propagates; a process killed mid-save may leave a ``.<name>.*.tmp.weights.h5``
     file next to ``filepath``, never a damaged ``filepath``.
 
+    An ``OSError`` (a full disk, a missing permission) is raised again as an ``OSError`` with the
+    same ``errno`` and a message that names the file and says that the previous one is intact:
+    ``could not save weights to '.../best.weights.h5' (the previous file is intact): [Errno 28]
+    No space left on device``.
+
     Args:
         model: a built ``keras.Model``.
         filepath: where to save; must end in ``.weights.h5``. Missing folders are created.
 
     Returns:
         ``filepath`` as a ``pathlib.Path``.
+
+    Raises:
+        OSError: saving failed; ``filepath`` is as it was before the call.
 
     Example:
 
@@ -76,13 +84,19 @@ def save_weights_atomically(model: keras.Model, filepath: str | os.PathLike) -> 
     tmp = target.with_name(
         f".{target.name[: -len(_checks.WEIGHTS_SUFFIX)]}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp{_checks.WEIGHTS_SUFFIX}"
     )
+    existed = target.exists()
     try:
         model.save_weights(tmp)
         _fsync_path(tmp)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            state = "the previous file is intact" if existed else "no file was written there"
+            error = OSError(f"could not save weights to '{target}' ({state}): {exc}")
+            error.errno = exc.errno  # for `except OSError as e: if e.errno == errno.ENOSPC`
+            raise error from exc
         raise
     _fsync_path(target.parent)
     return target
@@ -92,21 +106,20 @@ def _as_weight_list(model, weights, name="weights"):
     if isinstance(weights, (str, os.PathLike)):
         path = _checks.weights_path(weights, name)
         if not path.is_file():
-            raise ValueError(f"`{name}` must be an existing weights file. Received: {name}={str(path)!r}")
+            raise _checks.fail(name, "an existing weights file", value=str(path))
         return path
     if isinstance(weights, Sequence) and not isinstance(weights, (str, bytes)):
         expected = [tuple(w.shape) for w in model.weights]
         received = [tuple(np.shape(w)) for w in weights]
         if received != expected:
-            raise ValueError(
-                f"`{name}` must be a list of arrays with the shapes of model.get_weights(), "
-                f"{len(expected)} arrays. Received: {len(received)} arrays of shapes "
-                f"{received[:4]}{' ...' if len(received) > 4 else ''}"
+            raise _checks.fail(
+                name, f"a list of arrays with the shapes of model.get_weights(), {len(expected)} arrays",
+                f"{len(received)} arrays of shapes {received[:4]}{' ...' if len(received) > 4 else ''}",
             )
         return list(weights)
-    raise ValueError(
-        f"`{name}` must be a list of arrays (as model.get_weights() returns) or a path to a "
-        f"'{_checks.WEIGHTS_SUFFIX}' file. Received: {name}={weights!r}"
+    raise _checks.fail(
+        name, f"a list of arrays (as model.get_weights() returns) or a path to a '{_checks.WEIGHTS_SUFFIX}' file",
+        value=weights,
     )
 
 

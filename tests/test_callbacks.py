@@ -5,6 +5,7 @@ form, and variables set mid-training proven to change the compiled step's gradie
 the table in ``tests/test_bad_input.py``, one test per case.
 """
 
+import errno
 import os
 import pathlib
 import re
@@ -165,6 +166,213 @@ def test_evaluator_failed_save_leaves_the_previous_best(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"]
+
+
+# ── EvaluateAndKeepBest: what fit accepts, interruptions, a full disk ─────────────────────────
+# The check_* functions are backend-neutral; the TF tests call them here and
+# test_evaluator_scenarios_on_jax runs them again in a JAX subprocess.
+
+
+class Batches(keras.utils.PyDataset):
+    """A PyDataset of (x, y) batches of a structure of arrays."""
+
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.y) // self.batch_size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return keras.tree.map_structure(lambda a: a[part], self.x), self.y[part]
+
+
+def two_input_classifier(dict_inputs=False, seed=0):
+    """A model of two inputs, like the book's center-loss training model ([images, labels])."""
+    keras.utils.set_random_seed(seed)
+    a, b = keras.Input((4,), name="a"), keras.Input((1,), name="b")
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Concatenate()([a, b]))
+    model = keras.Model({"a": a, "b": b} if dict_inputs else [a, b], outputs)
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    return model
+
+
+def two_output_classifier(seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    outputs = {"cls": keras.layers.Dense(3, activation="softmax", name="cls")(hidden),
+               "aux": keras.layers.Dense(1, name="aux")(hidden)}
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(0.05), {"cls": "sparse_categorical_crossentropy", "aux": "mse"})
+    return model
+
+
+def check_several_inputs_and_outputs(tmp_path):
+    x, y = toy_classification(n=56)
+    xb = (x[:, :1] > 0).astype("float32")
+    seen = []
+
+    def recorded(y_true, y_pred):
+        seen.append((y_true, y_pred))
+        return worst_class_accuracy(y_true, y_pred)
+
+    def assert_last_value_is_the_metric_of_the_final_weights(model, keep, inputs):
+        # restore_best_weights=False: the model ends with the last epoch's weights
+        expected = worst_class_accuracy(y, model.predict(inputs, verbose=0))
+        assert keep.history[-1] == pytest.approx(expected)
+
+    # a list of inputs, a dict of inputs, as arrays
+    for dict_inputs in (False, True):
+        model = two_input_classifier(dict_inputs)
+        inputs = {"a": x, "b": xb} if dict_inputs else [x, xb]
+        keep = EvaluateAndKeepBest((inputs, y), recorded, "val_worst", filepath=tmp_path / "best.weights.h5")
+        history = model.fit(inputs, y, epochs=2, batch_size=16, verbose=0, callbacks=[keep])
+        assert history.history["val_worst"] == keep.history and len(keep.history) == 2
+        y_true, y_pred = seen[-1]
+        assert np.array_equal(y_true, y) and y_pred.shape == (56, 3)
+        assert_last_value_is_the_metric_of_the_final_weights(model, keep, inputs)
+
+    # a PyDataset and a tf.data.Dataset of (x, y) batches: y_true is concatenated in order
+    import tensorflow as tf  # tf.data also feeds JAX models
+
+    for data in (Batches([x, xb], y, 16), tf.data.Dataset.from_tensor_slices(((x, xb), y)).batch(16)):
+        model = two_input_classifier()
+        keep = EvaluateAndKeepBest(data, recorded, "val_worst")
+        model.fit([x, xb], y, epochs=2, batch_size=16, verbose=0, callbacks=[keep])
+        y_true, y_pred = seen[-1]
+        assert np.array_equal(y_true, y) and y_pred.shape == (56, 3)
+        assert_last_value_is_the_metric_of_the_final_weights(model, keep, [x, xb])
+
+    # several outputs: a dict of targets; the metric gets dicts of the same keys
+    aux = x[:, :1].copy()
+    model = two_output_classifier()
+
+    def of_the_class_head(y_true, y_pred):
+        seen.append((y_true, y_pred))
+        return worst_class_accuracy(y_true["cls"], y_pred["cls"])
+
+    keep = EvaluateAndKeepBest((x, {"cls": y, "aux": aux}), of_the_class_head, "val_worst")
+    model.fit(x, {"cls": y, "aux": aux}, epochs=2, batch_size=16, verbose=0, callbacks=[keep])
+    y_true, y_pred = seen[-1]
+    assert sorted(y_true) == sorted(y_pred) == ["aux", "cls"]
+    assert np.array_equal(y_true["cls"], y) and y_pred["cls"].shape == (56, 3) and y_pred["aux"].shape == (56, 1)
+
+
+def test_evaluator_takes_what_fit_takes_several_inputs_outputs_and_datasets(tmp_path):
+    check_several_inputs_and_outputs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "validation_data, received",
+    [
+        (([np.zeros((56, 4)), np.zeros((50, 1))], np.zeros(56)), r"x_val\[0\].shape=\(56, 4\), x_val\[1\].shape=\(50, 1\), y_val.shape=\(56,\)"),
+        (({"a": np.zeros((8, 4)), "b": np.zeros((8, 1))}, {"cls": np.zeros(8), "aux": np.zeros((7, 1))}),
+         r"x_val\['a'\].shape=\(8, 4\), x_val\['b'\].shape=\(8, 1\), y_val\['aux'\].shape=\(7, 1\), y_val\['cls'\].shape=\(8,\)"),
+    ],
+    ids=["a list of inputs", "dicts of inputs and targets"],
+)
+def test_evaluator_names_the_arrays_of_a_real_mismatch(validation_data, received):
+    with pytest.raises(ValueError, match=r"`validation_data` must be arrays, .* one common, non-zero number of samples. Received: " + received):
+        EvaluateAndKeepBest(validation_data, worst_class_accuracy, "v")
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Ctrl-C in the middle of an epoch: raise KeyboardInterrupt after a given batch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch, self.last_weights = (epoch, batch), None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            self.last_weights = self.model.get_weights()  # the weights of the last trained step
+            raise KeyboardInterrupt
+
+
+def check_interrupted_fit_leaves_a_consistent_best(tmp_path, restore_best_weights):
+    x, y = toy_classification()
+    model = classifier()
+    path = tmp_path / "best.weights.h5"
+    keep = EvaluateAndKeepBest((x, y), worst_class_accuracy, "val_worst", filepath=path,
+                               restore_best_weights=restore_best_weights)
+    trace, interrupt = WeightsPerEpoch(), Interrupt(epoch=2, batch=1)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=5, batch_size=16, verbose=0, callbacks=[keep, trace, interrupt])
+    assert len(keep.history) == 2 and keep.best_epoch == int(np.argmax(keep.history))
+    assert weights_equal(keep.best_weights, trace.weights[keep.best_epoch])
+    assert weights_equal(loaded_classifier(path), keep.best_weights), "the file is the best epoch's"
+    assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"], "no temporary file"
+    # fit never reached on_train_end: the model holds the last step's weights, whole
+    assert weights_equal(model.get_weights(), interrupt.last_weights)
+    assert not weights_equal(interrupt.last_weights, keep.best_weights)
+
+
+@pytest.mark.parametrize("restore_best_weights", [False, True])
+def test_an_interrupted_fit_leaves_the_best_file_and_best_weights_consistent(tmp_path, restore_best_weights):
+    check_interrupted_fit_leaves_a_consistent_best(tmp_path, restore_best_weights)
+
+
+def check_a_full_disk_stops_fit_and_keeps_the_previous_best(tmp_path):
+    x, y = toy_classification()
+    model = classifier()
+    path = tmp_path / "best.weights.h5"
+    calls = []
+
+    def improves_every_epoch(y_true, y_pred):
+        calls.append(1)
+        return float(len(calls))
+
+    save = model.save_weights
+
+    def disk_fills_up_on_the_second_save(filepath, *args, **kwargs):
+        if not pathlib.Path(path).exists():
+            return save(filepath, *args, **kwargs)
+        pathlib.Path(filepath).write_bytes(b"\x89HDF\r\n\x1a\n truncated")  # a half-written file
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    model.save_weights = disk_fills_up_on_the_second_save
+    keep = EvaluateAndKeepBest((x, y), improves_every_epoch, "val_count", filepath=path)
+    trace = WeightsPerEpoch()
+    with pytest.raises(OSError, match=r"could not save weights to '.*best\.weights\.h5' \(the previous file is intact\): \[Errno 28\] ") as info:
+        model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[keep, trace])
+    assert info.value.errno == errno.ENOSPC
+    assert keep.history == [1.0, 2.0], "the failed save stopped fit in epoch 2"
+    assert (keep.best, keep.best_epoch) == (1.0, 0), "best describes the file, not the unsaved epoch"
+    assert weights_equal(keep.best_weights, trace.weights[0])
+    assert weights_equal(loaded_classifier(path), trace.weights[0])
+    assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"], "no temporary file"
+
+
+def test_a_full_disk_stops_fit_and_keeps_the_previous_best_consistent(tmp_path):
+    check_a_full_disk_stops_fit_and_keeps_the_previous_best(tmp_path)
+
+
+def test_evaluator_scenarios_on_jax(tmp_path):
+    """The scenarios above, where a model trains, again on the JAX backend (set at import)."""
+    script = textwrap.dedent(
+        """
+        import pathlib, sys, tempfile
+        sys.path.insert(0, sys.argv[1])
+        import keras
+        assert keras.backend.backend() == "jax"
+        import test_callbacks as t
+        def folder():
+            return pathlib.Path(tempfile.mkdtemp(dir=sys.argv[2]))
+        t.check_several_inputs_and_outputs(folder())
+        t.check_interrupted_fit_leaves_a_consistent_best(folder(), True)
+        t.check_a_full_disk_stops_fit_and_keeps_the_previous_best(folder())
+        print("jax ok")
+        """
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", script, str(ROOT / "tests"), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=400)
+    assert proc.returncode == 0 and "jax ok" in proc.stdout, proc.stderr[-3000:]
 
 
 # ── LinearWarmup and LinearWarmupCallback ─────────────────────────────────────────────────────

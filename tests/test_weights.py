@@ -2,6 +2,7 @@
 write and rename, and a process killed between them) and weight swaps that restore the originals
 on exceptions. Bad input: the table in ``tests/test_bad_input.py``."""
 
+import errno
 import os
 import pathlib
 import re
@@ -73,6 +74,45 @@ def test_a_failure_during_the_write_keeps_the_previous_file_intact(tmp_path):
     assert path.read_bytes() == before
     assert weights_equal(loaded(path, failing=True), first)
     assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"], "temporary file removed"
+
+
+@pytest.mark.parametrize("previous", [True, False], ids=["over a previous file", "no previous file"])
+def test_a_full_disk_keeps_the_previous_file_and_says_so(tmp_path, previous):
+    """ENOSPC from the write itself, after part of the file was written: the error names the
+    file and says whether the previous one is intact; it keeps errno; no temporary file is left."""
+    model = two_layer_model()
+    path = tmp_path / "best.weights.h5"
+    if previous:
+        save_weights_atomically(model, path)
+    before, first = (path.read_bytes(), model.get_weights()) if previous else (None, None)
+    model.set_weights([w + 1 for w in model.get_weights()])
+
+    def disk_full(filepath, *args, **kwargs):
+        pathlib.Path(filepath).write_bytes(b"\x89HDF\r\n\x1a\n half")  # what a full disk leaves
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    model.save_weights = disk_full
+    state = "the previous file is intact" if previous else "no file was written there"
+    expected = f"could not save weights to '{path}' ({state}): [Errno 28] {os.strerror(errno.ENOSPC)}"
+    with pytest.raises(OSError) as info:
+        save_weights_atomically(model, path)
+    assert str(info.value) == expected and info.value.errno == errno.ENOSPC
+    assert isinstance(info.value.__cause__, OSError), "the original error is chained"
+    if previous:
+        assert path.read_bytes() == before and weights_equal(loaded(path), first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["best.weights.h5"] if previous else [])
+
+
+def test_an_error_that_is_not_an_os_error_propagates_unchanged(tmp_path):
+    model = two_layer_model()
+
+    def broken(filepath, *args, **kwargs):
+        raise RuntimeError("a bug in a layer's save_own_variables")
+
+    model.save_weights = broken
+    with pytest.raises(RuntimeError, match="^a bug in a layer's save_own_variables$"):
+        save_weights_atomically(model, tmp_path / "best.weights.h5")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failure_between_write_and_rename_keeps_the_previous_file_intact(tmp_path, monkeypatch):
