@@ -73,7 +73,7 @@ class Profile:
 
 #: The run profiles by name: ``"smoke"``, ``"cpu"`` and ``"full"`` (see :class:`Profile`).
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", 2000, 500, 1000, "CI check on a small slice; its numbers are not results"),
+    "smoke": Profile("smoke", 2000, 500, 1000, "a quick check on a small slice; its numbers are not results"),
     "cpu": Profile("cpu", None, 5000, None, "the book's stored outputs: real results on 2 CPU cores"),
     "full": Profile("full", None, 5000, None, "a GPU (e.g. Colab): the chapter's full recipe"),
 }
@@ -233,8 +233,9 @@ def choose_precision(devices: Sequence[Mapping]) -> str:
 def choose_jit_compile(devices: Sequence[Mapping]) -> bool:
     """Whether to compile training steps with XLA: on accelerators yes, on CPUs no.
 
-    Measured on the book's 2-core CPU, ``jit_compile=True`` made the MNIST CNN about four
-    times slower per step, so CPU runs keep it off; GPUs and TPUs gain from fused kernels.
+    On the 2-core CPUs the book runs on, ``jit_compile=True`` made the reference MNIST CNN's
+    training steps slower on TensorFlow, so CPU runs keep Keras's default; GPUs and TPUs gain
+    from XLA's fused kernels.
 
     Example:
 
