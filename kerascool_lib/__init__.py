@@ -19,6 +19,12 @@ Modules, one concept each:
   for a while.
 - :mod:`kerascool_lib.callbacks`: evaluate anything and keep the best, per-batch warmup, the
   learning rate each step used, variables set on a schedule mid-training.
+- :mod:`kerascool_lib.pairs`: siamese pairs: balanced same/different pairs from labelled samples,
+  a contrastive loss on distances, and the pair accuracy of a threshold picked on validation pairs.
+- :mod:`kerascool_lib.tied`: tied weights: a Dense layer whose kernel, transposed, also maps back
+  (a tied autoencoder in one layer that saves and loads with the tie).
+- :mod:`kerascool_lib.surgery`: cut a trained model in two at a layer, and replace or insert a
+  layer while keeping the trained weights of all the others.
 - :mod:`kerascool_lib.experiments`: run named variants over seeds; tables of mean, min-max, wins
   and paired differences; a stepper over the runs.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
@@ -36,9 +42,12 @@ from kerascool_lib import (
     losses,
     metrics,
     models,
+    pairs,
     plots,
     runtime,
     schedules,
+    surgery,
+    tied,
     weights,
     widgets,
 )
@@ -59,9 +68,12 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "pairs",
     "plots",
     "runtime",
     "schedules",
+    "surgery",
+    "tied",
     "weights",
     "widgets",
     "load_mnist",

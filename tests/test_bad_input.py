@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import kerascool_lib
-from kerascool_lib import bench, data, experiments, metrics, models, plots, runtime, schedules, show_source, widgets
+from kerascool_lib import bench, data, experiments, metrics, models, pairs, plots, runtime, schedules, show_source, surgery, tied, widgets
 from kerascool_lib import losses as kcl
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
@@ -451,6 +451,35 @@ ROWS = [
     ("plots.history_panels", "a run that is not a history", lambda t: plots.history_panels({"a": [3]}), ValueError, r"`histories\['a'\]\[0\]` must be a keras History or a dict of per-epoch lists\. Received: histories\['a'\]\[0\] of type int"),
     ("plots.history_panels", "metric not recorded", lambda t: plots.history_panels({"a": [{"loss": [1.0]}]}, metrics=["auc"]), ValueError, r"`metrics` must be keys of every history\. Received: metrics=\['auc'\]; the history of 'a' #0 has no \['auc'\] \(it has \['loss'\]\)"),
     ("plots.history_panels", "metrics empty", lambda t: plots.history_panels({"a": [{"loss": [1.0]}]}, metrics=[]), ValueError, r"`metrics` must be a non-empty list of history keys\. Received: metrics=\[\]"),
+    # pairs
+    ("pairs.make_pairs", "x and y of different lengths", lambda t: pairs.make_pairs(np.zeros((5, 2)), [0, 1, 0, 1], 4), ValueError, r"`x` must be an array with one sample per label of `y`. Received: x.shape=\(5, 2\), y.shape=\(4,\)"),
+    ("pairs.make_pairs", "n zero", lambda t: pairs.make_pairs(np.arange(4), [0, 0, 1, 1], 0), ValueError, r"`n` must be an integer >= 1. Received: n=0"),
+    ("pairs.make_pairs", "fraction above 1", lambda t: pairs.make_pairs(np.arange(4), [0, 0, 1, 1], 4, positive_fraction=1.5), ValueError, r"`positive_fraction` must be a number in \[0, 1\]. Received: positive_fraction=1.5"),
+    ("pairs.make_pairs", "seed negative", lambda t: pairs.make_pairs(np.arange(4), [0, 0, 1, 1], 4, seed=-1), ValueError, r"`seed` must be an integer >= 0. Received: seed=-1"),
+    ("pairs.make_pairs", "labels not class indices", lambda t: pairs.make_pairs(np.arange(4), [0, 0.5, 1, 1], 4), ValueError, r"`y` must be class indices, integers in \[0, inf\). Received: y\[1\]=0.5"),
+    ("pairs.make_pairs", "no class twice", lambda t: pairs.make_pairs(np.arange(3), [0, 1, 2], 4), ValueError, r"`y` must be labels with at least one class of two or more samples, to draw same-class pairs. Received: 3 labels, each class once"),
+    ("pairs.make_pairs", "one class only", lambda t: pairs.make_pairs(np.arange(3), [1, 1, 1], 4), ValueError, r"`y` must be labels of at least two classes, to draw different-class pairs. Received: every label is 1"),
+    ("pairs.ContrastiveLoss", "margin zero", lambda t: pairs.ContrastiveLoss(margin=0), ValueError, r"`margin` must be a finite positive number. Received: margin=0"),
+    ("pairs.ContrastiveLoss", "margin infinite", lambda t: pairs.ContrastiveLoss(margin=float("inf")), ValueError, r"`margin` must be a finite positive number. Received: margin=inf"),
+    ("pairs.pair_accuracy", "threshold nan", lambda t: pairs.pair_accuracy([0.1], [1], float("nan")), ValueError, r"`threshold` must be a number in \(-inf, inf\). Received: threshold=nan"),
+    ("pairs.pair_accuracy", "targets not 0/1", lambda t: pairs.pair_accuracy([0.1, 0.2], [1, 2], 0.5), ValueError, r"`same` must be a 0/1 array with one entry per distance. Received: same of shape \(2,\), dtype int64 for 2 distances"),
+    ("pairs.pair_accuracy", "targets too short", lambda t: pairs.pair_accuracy([0.1, 0.2], [1], 0.5), ValueError, r"`same` must be a 0/1 array with one entry per distance. Received: same of shape \(1,\), dtype int64 for 2 distances"),
+    ("pairs.best_threshold", "distances not finite", lambda t: pairs.best_threshold([0.1, np.inf], [1, 0]), ValueError, r"`distances` must be a non-empty 1-D array of finite numbers, one per pair. Received: distances of shape \(2,\), dtype float64"),
+    ("pairs.best_threshold", "no pairs", lambda t: pairs.best_threshold([], []), ValueError, r"`distances` must be a non-empty 1-D array of finite numbers, one per pair. Received: distances of shape \(0,\), dtype float64"),
+    # tied
+    ("tied.TiedDense", "units 0", lambda t: tied.TiedDense(0), ValueError, r"`units` must be an integer >= 1\. Received: units=0"),
+    ("tied.TiedDense", "units a float", lambda t: tied.TiedDense(2.5), ValueError, r"`units` must be an integer >= 1\. Received: units=2\.5"),
+    ("tied.TiedDense", "unknown activation", lambda t: tied.TiedDense(2, activation="nope"), ValueError, r"`activation` must be a Keras activation, its name or its config\. Received: activation='nope'"),
+    ("tied.TiedDense", "unknown reverse_activation", lambda t: tied.TiedDense(2, reverse_activation="nope"), ValueError, r"`reverse_activation` must be a Keras activation, its name or its config\. Received: reverse_activation='nope'"),
+    ("tied.TiedDense", "use_bias not a bool", lambda t: tied.TiedDense(2, use_bias=1), ValueError, r"`use_bias` must be True or False\. Received: use_bias=1"),
+    ("tied.TiedDense", "kernel_initializer None", lambda t: tied.TiedDense(2, kernel_initializer=None), ValueError, r"`kernel_initializer` must be a Keras initializer, its name or its config\. Received: kernel_initializer=None"),
+    ("tied.TiedDense", "reverse call before a forward call", lambda t: tied.TiedDense(2)(np.ones((1, 2), "float32"), reverse=True), ValueError, r"must be called forward once"),
+    # surgery
+    ("surgery.split_model", "model not a model", lambda t: surgery.split_model("model", "h"), ValueError, r"`model` must be a keras.Model. Received: model='model' of type str"),
+    ("surgery.split_model", "unknown layer name", lambda t: surgery.split_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h"), keras.layers.Dense(2, name="out")], name="tiny"), "H"), ValueError, r"`at` must be the name of a layer of model 'tiny'. Received: at='H'; close names: \['h'\]"),
+    ("surgery.split_model", "at not a name", lambda t: surgery.split_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h")], name="tiny"), 1), ValueError, r"`at` must be a layer name \(str\) or a layer. Received: at=1 of type int"),
+    ("surgery.replace_layer", "new_layer not a layer", lambda t: surgery.replace_layer(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h"), keras.layers.Dense(2, name="out")], name="tiny"), "out", "dense"), ValueError, r"`new_layer` must be a keras.layers.Layer. Received: new_layer='dense' of type str"),
+    ("surgery.insert_after", "unknown layer name", lambda t: surgery.insert_after(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h"), keras.layers.Dense(2, name="out")], name="tiny"), "hh", keras.layers.Dropout(0.1)), ValueError, r"`name` must be the name of a layer of model 'tiny'. Received: name='hh'; close names: \['h'\]"),
 ]
 
 
