@@ -12,6 +12,10 @@ through ``keras.ops``):
   return them as a list, so two branches of a model can read different parts of one feature
   vector (the ``SplitVector`` layer of post 5765).
 
+Both compute in the layer's ``compute_dtype`` (``dtype="float64"`` gives float64 math) and carry
+a Keras mask through (``supports_masking``, ``compute_mask``): after
+``Embedding(..., mask_zero=True)`` the layers after them still see which steps are padding.
+
 Both are registered with ``keras.saving.register_keras_serializable(package="kerascool_lib")`` and
 have a ``get_config``, so a model holding them saves to ``.keras`` and loads back with
 ``keras.saving.load_model`` without ``custom_objects`` and with safe mode on.
@@ -62,6 +66,19 @@ def _get(module, value, name, kind):
     return obj
 
 
+def _working_dtype(compute_dtype):
+    """The dtype to compute in: the compute dtype, but float32 for a half-precision one."""
+    dtype = keras.backend.standardize_dtype(compute_dtype)
+    return "float32" if dtype in ("float16", "bfloat16") else dtype
+
+
+def _expand_to(mask, rank):
+    """A ``(batch, steps)`` mask with trailing axes of size 1, to broadcast over the inputs."""
+    for _ in range(rank - len(mask.shape)):
+        mask = ops.expand_dims(mask, -1)
+    return mask
+
+
 def _resolve_axis(axis, rank, who):
     if not -rank < axis < rank or axis % rank == 0:
         raise ValueError(
@@ -91,9 +108,18 @@ class ScaledL2Normalization(keras.layers.Layer):
     initializer, regularizer, constraint and trainability given here. A regularizer's penalty
     appears in ``layer.losses`` (and ``model.losses``) and is added to the training loss, as
     long as the scale is trainable (Keras 3 skips the regularizers of frozen weights); a
-    constraint is applied by the optimizer after each update. The norm is computed in float32
-    even under a mixed-precision policy (a float16 sum of squares overflows above 65504), and
-    the output is cast back to the layer's compute dtype.
+    constraint is applied by the optimizer after each update.
+
+    Dtypes: the layer computes in its ``compute_dtype`` (``dtype="float64"``: float64 throughout,
+    the scale and ``epsilon`` included), except under a float16 or bfloat16 policy
+    (``"mixed_float16"``), where the norm is computed in float32 (a float16 sum of squares
+    overflows above 65504) and the output is cast back to the compute dtype; the scale is a
+    float32 weight there, read without rounding it to float16.
+
+    Masking: the mask passes through unchanged (``compute_mask`` returns it). Masked positions
+    are left out of the norm and come out as zeros, so normalizing along the masked axis
+    (``axis=1`` after an ``Embedding(mask_zero=True)``) uses the real steps only, and the real
+    steps' outputs do not depend on the padding.
 
     Args:
         axis: the axis to normalize along (default: the last). Not 0, the batch axis.
@@ -165,13 +191,20 @@ class ScaledL2Normalization(keras.layers.Layer):
             regularizer=self.scale_regularizer,
             constraint=self.scale_constraint,
             trainable=self.trainable_scale,
+            autocast=False,  # read in full precision under mixed precision; cast in `call`
         )
 
-    def call(self, inputs):
-        x = ops.cast(inputs, "float32")
+    def call(self, inputs, mask=None):
+        dtype = _working_dtype(self.compute_dtype)
+        x = ops.cast(inputs, dtype)
+        if mask is not None:  # padding neither counts in the norm nor comes out non-zero
+            x = x * ops.cast(_expand_to(mask, len(x.shape)), dtype)
         squared_norm = ops.sum(ops.square(x), axis=self._axis, keepdims=True)
-        unit = x * ops.rsqrt(ops.maximum(squared_norm, self.epsilon))
-        return ops.cast(unit * ops.cast(self.scale, "float32"), self.compute_dtype)
+        unit = x * ops.rsqrt(ops.maximum(squared_norm, ops.cast(self.epsilon, dtype)))
+        return ops.cast(unit * ops.cast(self.scale, dtype), self.compute_dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -205,6 +238,13 @@ class SplitVector(keras.layers.Layer):
     need it (it infers the outputs by tracing ``call`` on symbolic tensors), but when a layer
     defines it Keras trusts it without checking, so it must agree with ``call``.
 
+    Dtypes: the halves are slices of the input, in the layer's ``compute_dtype``.
+
+    Masking: each half gets a mask (``compute_mask`` returns a list of two). Split along the
+    feature axis (the default), both halves keep the input's mask, so an ``LSTM`` or a
+    ``GlobalAveragePooling1D`` after either half skips the padding; split along a masked axis
+    (``axis=1`` of ``(batch, steps, features)``), the mask is cut with the steps.
+
     Args:
         axis: the axis to split (default: the last). Not 0, the batch axis. Its width must be
             known when the layer is built and at least 2.
@@ -220,11 +260,20 @@ class SplitVector(keras.layers.Layer):
     [[[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]]]
     >>> SplitVector(axis=1).compute_output_shape((None, 5, 2))
     [(None, 2, 2), (None, 3, 2)]
+
+    After an ``Embedding(mask_zero=True)``, both halves carry the mask of the padded steps:
+
+    >>> tokens = np.array([[3, 5, 0]])
+    >>> embed = keras.layers.Embedding(10, 4, mask_zero=True)
+    >>> mask = embed.compute_mask(tokens)
+    >>> [ops.convert_to_numpy(m).tolist() for m in SplitVector().compute_mask(embed(tokens), mask)]
+    [[[True, True, False]], [[True, True, False]]]
     """
 
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         self.axis = _check_axis(axis)
+        self.supports_masking = True
 
     def _halves(self, input_shape):
         input_shape = tuple(input_shape)
@@ -246,6 +295,17 @@ class SplitVector(keras.layers.Layer):
         first, second = list(index), list(index)
         first[axis], second[axis] = slice(0, cut), slice(cut, width)
         return [inputs[tuple(first)], inputs[tuple(second)]]
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        axis, cut, width = self._halves(inputs.shape)
+        if axis >= len(mask.shape):  # a feature axis: both halves have every step's mask
+            return [mask, mask]
+        index = [slice(None)] * len(mask.shape)
+        first, second = list(index), list(index)
+        first[axis], second[axis] = slice(0, cut), slice(cut, width)
+        return [mask[tuple(first)], mask[tuple(second)]]
 
     def compute_output_shape(self, input_shape):
         axis, cut, width = self._halves(input_shape)

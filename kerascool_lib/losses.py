@@ -31,6 +31,25 @@ from kerascool_lib import _checks
 __all__ = ["CenterLoss"]
 
 
+def _concrete(values):
+    """``values`` as a NumPy array when they are known now (an eager call), else None.
+
+    Inside a ``tf.function`` or under ``jax.jit`` the labels are symbolic: None.
+    """
+    if isinstance(values, (np.ndarray, np.generic)):
+        return values
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return values.numpy() if tf.executing_eagerly() and hasattr(values, "numpy") else None
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(values, jax.core.Tracer) else np.asarray(values)
+    return None  # other backends: the NaN of the compiled path still flags a bad label
+
+
 def _check_lamb(value, name="lamb"):
     return _checks.number(value, name, 0.0, float("inf"), high_open=True)
 
@@ -68,7 +87,31 @@ class CenterLoss(keras.layers.Layer):
     (``layer.lamb.assign(0.1)``, or with :class:`~kerascool_lib.callbacks.VariableScheduler`)
     and the compiled training step uses the new value at once, on every backend.
 
-    Labels are class indices, of shape ``(batch,)`` or ``(batch, 1)``, integer or float.
+    Labels are class indices, of shape ``(batch,)`` or ``(batch, 1)``, integer or float
+    (``1.0``), each in ``[0, num_classes)``. A bad label (``num_classes`` or more, negative, a
+    fraction like ``1.7``, NaN) is never silently turned into another class (unchecked, a
+    gather would clamp it to the last class under XLA, wrap ``-1`` to the last class, truncate
+    ``1.7`` to 1, or give NaN on JAX). It is caught in a training call, in one of two ways:
+
+    - **eagerly** (the layer called on concrete values, outside a compiled function, as in
+      the example below or ``fit(..., run_eagerly=True)``): a ``ValueError`` that names
+      ``labels``, the first bad value and the allowed range;
+    - **inside a compiled step** (``fit`` as a TensorFlow graph, with ``jit_compile=True``, or
+      under ``jax.jit``), where the values are not known when Python runs and a Python error is
+      impossible: the center loss of the whole batch is NaN (so is the loss ``fit`` reports),
+      the centers are not updated, and the batch adds no gradient to them. Pass
+      ``keras.callbacks.TerminateOnNaN()`` to ``fit`` to stop at that batch. A NaN is the one
+      failure signal every backend carries out of compiled code (TensorFlow's run-time asserts
+      do not exist under JAX).
+
+    Masking: the features' mask (from a ``Masking`` layer before the layer, shape ``(batch,)``)
+    passes through with the features (``compute_mask`` returns it), and a masked sample is left
+    out of the loss and of the moving-average update. Its label is still checked.
+
+    Dtypes: the output is the features, in the layer's ``compute_dtype``; the loss and the
+    centers are computed in the centers' dtype, the variable dtype (float32 under
+    ``"mixed_float16"``, where squared distances would overflow float16; float64 with
+    ``dtype="float64"``).
 
     Args:
         num_classes: the number of classes (rows of ``centers``).
@@ -91,6 +134,13 @@ class CenterLoss(keras.layers.Layer):
     >>> _ = layer([features, labels], training=False)  # inference: no loss, no update
     >>> layer.losses, ops.convert_to_numpy(layer.centers).tolist()[1]
     ([], [0.0, 0.5])
+
+    A label out of range, called eagerly:
+
+    >>> layer([features, np.array([0, 2, 1])], training=True)
+    Traceback (most recent call last):
+        ...
+    ValueError: ...`labels` must be class indices, integers in [0, 2). Received: labels[1]=2 (1 of 3 out of range)...
 
     In a model, the labels are a second input used only for training; the inference model
     shares the layers and needs no labels:
@@ -120,6 +170,7 @@ class CenterLoss(keras.layers.Layer):
                 "`centers_initializer` must be a Keras initializer or its name. "
                 f"Received: centers_initializer={centers_initializer!r}"
             ) from err
+        self.supports_masking = True
 
     @staticmethod
     def _split_shapes(input_shape):
@@ -160,26 +211,56 @@ class CenterLoss(keras.layers.Layer):
             autocast=False,
         )
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         features, labels = inputs
         if not training:
             return features
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
+        known = _concrete(labels)
+        if known is not None:  # an eager call: a clear error now
+            _checks.labels(known, "labels", self.num_classes)
+        labels = ops.reshape(labels, (-1,))
+        # Compiled, the values are unknown: flag a bad label, gather with a safe index, and
+        # make the batch's loss NaN below (see the class docstring).
+        invalid = ops.logical_or(labels < 0, labels >= self.num_classes)
+        if "float" in keras.backend.standardize_dtype(labels.dtype):
+            invalid = ops.logical_or(invalid, ops.not_equal(labels, ops.floor(labels)))  # 1.7, NaN
+        bad = ops.any(invalid)
+        labels = ops.cast(ops.where(invalid, ops.zeros_like(labels), labels), "int32")
         # In the weights' dtype (float32 under mixed precision too): squared distances of
         # large features would overflow float16.
         dtype = self.centers.dtype
         centers = ops.convert_to_tensor(self.centers)  # the value before this step's update
         diff = ops.cast(features, dtype) - ops.take(centers, labels, axis=0)  # f_i − c_{y_i}
-        loss = ops.mean(0.5 * ops.sum(ops.square(diff), axis=-1))
+        per_sample = 0.5 * ops.sum(ops.square(diff), axis=-1)
+        weight = self._sample_weight(mask, dtype)
+        if weight is None:  # not ops.mean: on JAX it averages float64 in float32 (Keras 3.15)
+            loss = ops.sum(per_sample) / ops.cast(ops.shape(per_sample)[0], dtype)
+        else:
+            loss = ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
+        loss = ops.where(bad, ops.cast(float("nan"), dtype), loss)
         self.add_loss(ops.cast(self.lamb, dtype) * loss)
         if self.alpha is not None:
             # Wen et al., eq. 4: Δc_j = Σ_{y_i = j} (c_j − f_i) / (1 + n_j); c_j ← c_j − α Δc_j.
             one_hot = ops.one_hot(labels, self.num_classes, dtype=dtype)  # (batch, K)
+            if weight is not None:
+                one_hot = one_hot * weight[:, None]  # a masked sample counts for no class
             counts = ops.sum(one_hot, axis=0)[:, None]  # n_j, (K, 1)
             summed = ops.matmul(ops.transpose(one_hot), ops.stop_gradient(diff))  # Σ (f_i − c_j)
             delta = -summed / (1.0 + counts)
-            self.centers.assign(centers - self.alpha * delta)
+            self.centers.assign(ops.where(bad, centers, centers - self.alpha * delta))
         return features
+
+    @staticmethod
+    def _sample_weight(mask, dtype):
+        """The features' mask as a ``(batch,)`` weight of 0s and 1s, or None."""
+        mask = mask[0] if isinstance(mask, (list, tuple)) else mask
+        if mask is None:
+            return None
+        return ops.cast(ops.reshape(mask, (-1,)), dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        # The output is the features: it keeps their mask (the labels' mask has no output).
+        return mask[0] if isinstance(mask, (list, tuple)) else mask
 
     def compute_output_shape(self, input_shape):
         return self._split_shapes(input_shape)[0]

@@ -480,6 +480,10 @@ ROWS = [
     ("surgery.split_model", "at not a name", lambda t: surgery.split_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h")], name="tiny"), 1), ValueError, r"`at` must be a layer name \(str\) or a layer. Received: at=1 of type int"),
     ("surgery.replace_layer", "new_layer not a layer", lambda t: surgery.replace_layer(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h"), keras.layers.Dense(2, name="out")], name="tiny"), "out", "dense"), ValueError, r"`new_layer` must be a keras.layers.Layer. Received: new_layer='dense' of type str"),
     ("surgery.insert_after", "unknown layer name", lambda t: surgery.insert_after(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h"), keras.layers.Dense(2, name="out")], name="tiny"), "hh", keras.layers.Dropout(0.1)), ValueError, r"`name` must be the name of a layer of model 'tiny'. Received: name='hh'; close names: \['h'\]"),
+    # losses.CenterLoss: labels that are not class indices
+    ("losses.CenterLoss", "label 7 of 3 classes", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([0, 7])], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[1\]=7 \(1 of 2 out of range\)"),
+    ("losses.CenterLoss", "label -1", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([-1, 0])], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[0\]=-1 "),
+    ("losses.CenterLoss", "label 1.7", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([0.0, 1.7], "float32")], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[1\]=1\.70*"),
 ]
 
 

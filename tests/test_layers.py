@@ -7,6 +7,8 @@ a constraint holds after training, a frozen scale does not move, mixed precision
 the table in ``tests/test_bad_input.py``, one test per case.
 """
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -161,6 +163,43 @@ def test_scaled_l2_normalization_accepts_names_of_keras_objects():
     assert isinstance(layer.scale_constraint, keras.constraints.NonNeg)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit_compile"])
+def test_scaled_l2_normalization_in_float64_computes_in_float64(jit_compile):
+    """It used to compute in float32 whatever its dtype: off by 3.6e-8 from the float64 math."""
+    # float32 values, as `predict` feeds float64 arrays as float32: the math is still float64
+    x = RNG.normal(size=(4, 9)).astype("float32").astype("float64")
+    layer = ScaledL2Normalization(scale_initializer=_constant(1.3), epsilon=1e-30, dtype="float64")
+    model = keras.Sequential([keras.Input((9,), dtype="float64"), layer])
+    model.compile(jit_compile=jit_compile)
+    out = model.predict(x, verbose=0) if jit_compile else _numpy(layer(x))
+    assert out.dtype == np.float64 and layer.scale.dtype == "float64"
+    scale = float(_numpy(layer.scale)[0])  # Keras's Constant(1.3) is 1.3 rounded to float32
+    np.testing.assert_allclose(out, scale * x / np.linalg.norm(x, axis=-1, keepdims=True), rtol=1e-13, atol=0)
+
+
+def _no_mask_warning(caught):
+    return not [w for w in caught if "does not support masking" in str(w.message)]
+
+
+def test_scaled_l2_normalization_along_the_masked_axis_ignores_the_padding():
+    """axis=1 normalizes over the steps: the padded steps must not count (they come out 0)."""
+    tokens = keras.Input((None,), dtype="int32")
+    keras.utils.set_random_seed(0)
+    embed = keras.layers.Embedding(10, 3, mask_zero=True)
+    norm = ScaledL2Normalization(axis=1)
+    model = keras.Model(tokens, norm(embed(tokens)))
+    padded = np.array([[1, 2, 3, 0, 0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out_padded, out_alone = model(padded), model(padded[:, :3])
+    assert _no_mask_warning(caught)
+    np.testing.assert_allclose(_numpy(out_padded)[:, :3], _numpy(out_alone), rtol=1e-6)
+    np.testing.assert_array_equal(_numpy(out_padded)[:, 3:], 0.0)
+    np.testing.assert_allclose(np.linalg.norm(_numpy(out_padded), axis=1), 1.0, rtol=1e-6)
+    mask = embed.compute_mask(padded)
+    np.testing.assert_array_equal(_numpy(norm.compute_mask(embed(padded), mask)), _numpy(mask))
+
+
 def test_scaled_l2_normalization_under_mixed_float16():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -228,6 +267,47 @@ def test_split_vector_feeds_two_named_outputs_that_train():
     model.compile(optimizer="adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"})
     history = model.fit(X, {"cls": np.arange(16) % 3, "reg": X[:, :1]}, epochs=2, verbose=0)
     assert {"loss", "cls_loss", "reg_loss"} <= set(history.history)
+
+
+@pytest.mark.parametrize("head", ["GlobalAveragePooling1D", "LSTM"])
+def test_split_vector_keeps_the_mask_for_the_layers_after_it(head):
+    """It used to drop the mask (Keras warned "does not support masking"), so a pooling or an
+    LSTM after it averaged or ran over the padding: padded and unpadded inputs differed."""
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((None,), dtype="int32")
+    left, right = SplitVector()(keras.layers.Embedding(10, 6, mask_zero=True)(tokens))
+    heads = [getattr(keras.layers, head)(*([] if head == "GlobalAveragePooling1D" else [2]))(h) for h in (left, right)]
+    model = keras.Model(tokens, heads)
+    padded = np.array([[1, 2, 3, 0, 0], [4, 5, 0, 0, 0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out_padded = [_numpy(t) for t in model(padded)]
+        SplitVector()(keras.layers.Embedding(10, 6, mask_zero=True)(padded))  # eager too
+    assert _no_mask_warning(caught), [str(w.message) for w in caught]
+    for row, length in enumerate([3, 2]):
+        out_alone = [_numpy(t) for t in model(padded[row:row + 1, :length])]
+        for a, b in zip(out_padded, out_alone):
+            np.testing.assert_allclose(a[row], b[0], rtol=1e-5, atol=1e-6)
+
+
+def test_split_vector_masks_each_half():
+    embed = keras.layers.Embedding(10, 4, mask_zero=True)
+    tokens = np.array([[1, 2, 3, 0, 0]])
+    mask = _numpy(embed.compute_mask(tokens))
+    features = embed(tokens)
+    assert SplitVector().compute_mask(features, None) is None
+    first, second = SplitVector().compute_mask(features, embed.compute_mask(tokens))  # on the features
+    np.testing.assert_array_equal(_numpy(first), mask)
+    np.testing.assert_array_equal(_numpy(second), mask)
+    first, second = SplitVector(axis=1).compute_mask(features, embed.compute_mask(tokens))  # on the steps
+    np.testing.assert_array_equal(_numpy(first), mask[:, :2])
+    np.testing.assert_array_equal(_numpy(second), mask[:, 2:])
+    symbolic = keras.layers.Embedding(10, 4, mask_zero=True)(keras.Input((5,), dtype="int32"))
+    assert [t.shape for t in SplitVector(axis=1)(symbolic)] == [(None, 2, 4), (None, 3, 4)]
+
+
+def test_both_layers_state_their_masking():
+    assert ScaledL2Normalization().supports_masking and SplitVector().supports_masking
 
 
 # ── saving: both layers, no custom_objects, safe mode ─────────────────────────────────────────

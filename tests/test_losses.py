@@ -6,6 +6,13 @@ the class means, a loss weight that a callback changes inside the compiled step,
 that saves and loads without ``custom_objects``.
 """
 
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -14,6 +21,13 @@ from keras import ops
 from kerascool_lib import losses as kcl
 from kerascool_lib import metrics
 from kerascool_lib.callbacks import VariableScheduler
+
+try:
+    import fcntl
+except ImportError:  # Windows: each xdist worker runs its own subprocess
+    fcntl = None
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 RNG = np.random.default_rng(0)
 F = RNG.normal(size=(12, 2)).astype("float32")
@@ -239,5 +253,152 @@ def test_get_config_round_trip():
     assert isinstance(revived, kcl.CenterLoss) and revived.num_classes == 7
 
 
+# ── bad labels: a clear error eagerly, a NaN loss (and no update) inside a compiled step ───────
+#
+# Before: label 7 of 3 classes gave a gather error not naming `labels` (TF eager), the last
+# class (TF XLA: loss 201.0) or NaN weights (JAX); -1 wrapped to the last class and 1.7 was
+# truncated to 1, silently, on both backends.
+
+BAD_LABELS = {"7 of 3 classes": 7.0, "-1": -1.0, "1.7": 1.7}
+BAD_MESSAGE = r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[5\]={}"
+
+
+def check_eager_error(bad):
+    """Called on concrete values, the layer raises a ValueError naming `labels` and the value."""
+    labels = Y.astype("float32")
+    labels[5] = bad
+    layer = _layer(alpha=0.5)
+    before = _np(layer.centers).copy()
+    with pytest.raises(ValueError, match=BAD_MESSAGE.format(re.escape(repr(np.float32(bad).item())))):
+        layer([F, labels], training=True)
+    np.testing.assert_array_equal(_np(layer.centers), before)
+
+
+class _Record(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.losses, self.centers = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["loss"]))
+        # through self.model, which syncs the variables from JAX's training state
+        self.centers.append(_np(self.model.get_layer("center_loss").centers).copy())
+
+
+def check_compiled_nan(bad, alpha=0.5, **compile_kwargs):
+    """In a compiled step, the batch with the bad label reports a NaN loss, moves no center
+    and puts no NaN in any weight; TerminateOnNaN stops the fit right after it."""
+    x, y = _blobs(12)
+    labels = y.astype("float32")
+    labels[5] = bad  # in the second of three batches
+    keras.utils.set_random_seed(0)
+    x_in, y_in = keras.Input((4,)), keras.Input((), dtype="float32")  # float: 1.7 reaches the layer
+    center = kcl.CenterLoss(3, lamb=0.5, alpha=alpha, name="center_loss",
+                            centers_initializer=keras.initializers.RandomNormal(seed=1))
+    model = keras.Model([x_in, y_in], keras.layers.Dense(3)(center([keras.layers.Dense(2)(x_in), y_in])))
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  **compile_kwargs)
+    record = _Record()
+    model.fit([x, labels], y, batch_size=4, epochs=1, shuffle=False, verbose=0,
+              callbacks=[record, keras.callbacks.TerminateOnNaN()])
+    assert len(record.losses) == 2, f"ran {len(record.losses)} batches: {record.losses}"
+    assert np.isfinite(record.losses[0]) and np.isnan(record.losses[1]), record.losses
+    np.testing.assert_array_equal(record.centers[1], record.centers[0])
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS.values(), ids=list(BAD_LABELS))
+def test_bad_label_raises_eagerly_naming_labels(bad):
+    check_eager_error(bad)
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS.values(), ids=list(BAD_LABELS))
+def test_bad_label_makes_the_loss_nan_under_jit_compile(bad):
+    check_compiled_nan(bad, jit_compile=True)
+
+
+def test_bad_label_makes_the_loss_nan_in_a_tf_graph_with_learned_centers():
+    check_compiled_nan(7.0, alpha=None, jit_compile=False)
+
+
+def test_bad_label_in_a_run_eagerly_fit_raises():
+    with pytest.raises(ValueError, match=r"`labels` must be class indices"):
+        check_compiled_nan(-1.0, run_eagerly=True)
+
+
+def test_integral_float_labels_are_accepted_in_a_compiled_step():
+    x, y = _blobs(12)
+    train, _, _ = _models(alpha=0.5)
+    train.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=True)
+    history = train.fit([x, y.astype("float32")], y, batch_size=4, epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+
+
+JAX_CASES = [f"{mode}-{case}" for mode in ("eager", "jit") for case in BAD_LABELS]
+
+
+@pytest.fixture(scope="session")
+def bad_labels_on_jax(tmp_path_factory):
+    """Every JAX_CASES case, run in one subprocess on Keras's JAX backend (once per test run,
+    shared by the pytest-xdist workers through a file)."""
+
+    def produce():
+        env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.run([sys.executable, __file__, "--bad-labels"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("BAD-LABELS ")]
+        if not lines:
+            return {case: f"no result: exit {proc.returncode}\n{proc.stderr[-3000:]}" for case in JAX_CASES}
+        return json.loads(lines[-1][len("BAD-LABELS "):])
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None or fcntl is None:
+        return produce()
+    path = tmp_path_factory.getbasetemp().parent / f"bad-labels-jax-{run}.json"
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            path.write_text(json.dumps(produce()))
+        return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("case", JAX_CASES)
+def test_bad_label_on_jax(case, bad_labels_on_jax):
+    assert bad_labels_on_jax[case] == "ok", bad_labels_on_jax[case]
+
+
+def _jax_cases():
+    results = {}
+    for mode, check in [("eager", check_eager_error), ("jit", check_compiled_nan)]:
+        for case, bad in BAD_LABELS.items():
+            try:
+                check(bad)
+                results[f"{mode}-{case}"] = "ok"
+            except BaseException as exc:  # noqa: BLE001 -- reported to the parent test
+                results[f"{mode}-{case}"] = f"{type(exc).__name__}: {exc}"[:2000]
+    print("BAD-LABELS " + json.dumps(results), flush=True)
+
+
+# ── masking: a masked sample is left out of the loss and of the update ────────────────────────
+
+
+@pytest.mark.parametrize("alpha", [None, 0.5])
+def test_masked_samples_add_no_loss_and_move_no_center(alpha):
+    padded_f = np.concatenate([F, np.zeros((3, 2), "float32")])
+    padded_y = np.concatenate([Y, [0, 0, 2]])
+    alone, padded = _layer(alpha), _layer(alpha)
+    alone([F, Y], training=True)
+    out = padded([keras.layers.Masking(0.0)(padded_f), padded_y], training=True)
+    np.testing.assert_array_equal(_np(out), padded_f)
+    np.testing.assert_allclose(float(_np(padded.losses[0])), float(_np(alone.losses[0])), rtol=1e-6)
+    np.testing.assert_allclose(_np(padded.centers), _np(alone.centers), rtol=1e-6)
+
+
 # Bad arguments: the cases of CenterLoss are in
 # tests/test_bad_input.py, with those of every other public name.
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--bad-labels"]:
+    _jax_cases()
