@@ -1,11 +1,14 @@
-"""Shared fixtures (the environment is set in the root conftest.py)."""
+"""Shared fixtures (the environment is set in the root conftest.py).
 
-import dataclasses
-import fcntl
-import json
+Nothing here needs more than the library and pytest: the book's tests are in ``tests/book/``
+(with their fixtures, e.g. the book build shared by a session, in ``tests/book/conftest.py``).
+Where the book's tool chain is not installed at all (``pip install kerascool-lib pytest``),
+that folder is skipped as a whole, saying why; where a part of it is missing (``make
+colab-check``), each of its modules skips on what it needs.
+"""
+
+import importlib.util
 import pathlib
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,11 +16,37 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Screenshots and other files a person may want to look at after the run (git-ignored).
 ARTIFACTS = ROOT / "_build" / "test-artifacts"
+#: The book's tests.
+BOOK_TESTS = ROOT / "tests" / "book"
+#: conftest.py files hold no doctests; collecting them as modules would import two files
+#: named conftest.py as one module.
+collect_ignore = ["conftest.py"]
+
+
+class _WithoutTheBookToolChain(pytest.Directory):
+    """``tests/book/`` where the book's tool chain is absent: one skip, with the reason."""
+
+    def collect(self):
+        pytest.skip("the book's tool chain is not installed (PyYAML, nbformat, Sphinx, Jupyter Book, ...), "
+                    "so the book's tests do not run: pip install -e '.[test]'")
+
+
+def pytest_collect_directory(path, parent):
+    if path == BOOK_TESTS and importlib.util.find_spec("yaml") is None:  # book.toc reads _toc.yml with it
+        return _WithoutTheBookToolChain.from_parent(parent, path=path)
+    return None
 
 
 @pytest.fixture(scope="session")
 def root() -> pathlib.Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> pathlib.Path:
+    """Where a test leaves files for a person to look at (listed at the end of the run)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
 
 
 @pytest.fixture(autouse=True)
@@ -26,52 +55,6 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
-
-
-@dataclasses.dataclass(frozen=True)
-class BookBuild:
-    """One ``jupyter-book build`` of the repository, shared by the tests of a session."""
-
-    returncode: int
-    output: str  # the tail of stdout and stderr
-    html: pathlib.Path
-
-    def check(self):
-        assert self.returncode == 0, f"the book build failed:\n{self.output}"
-        return self.html
-
-
-def build_book(destination: pathlib.Path) -> BookBuild:
-    """Build the book from the working tree into ``destination``, warnings as errors."""
-    jb = pathlib.Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(destination),
-         "--warningiserror", "--nitpick", "--keep-going"],
-        capture_output=True, text=True, timeout=900,
-    )
-    return BookBuild(result.returncode, result.stdout[-6000:] + result.stderr[-6000:],
-                     destination / "_build" / "html")
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory, request) -> BookBuild:
-    """The book, built once per test session even across pytest-xdist workers: the first
-    worker to ask builds it into the session's shared temporary folder, under a file lock,
-    and the others wait for it and reuse it."""
-    base = tmp_path_factory.getbasetemp()
-    if hasattr(request.config, "workerinput"):  # an xdist worker: share with the others
-        base = base.parent
-    folder = base / "book"
-    with open(base / "book.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = base / "book.json"
-        if done.exists():
-            state = json.loads(done.read_text())
-            return BookBuild(state["returncode"], state["output"], pathlib.Path(state["html"]))
-        build = build_book(folder)
-        done.write_text(json.dumps({"returncode": build.returncode, "output": build.output,
-                                    "html": str(build.html)}))
-        return build
 
 
 def pytest_sessionstart(session):

@@ -1,6 +1,6 @@
 /* ipywidgets' controls typeset their labels with the MathJax 2 API, MathJax.Hub.Queue; the book
  * loads MathJax 3, where that API does not exist, so every widget on a page with math would
- * throw. This adds MathJax.Hub.Queue on top of MathJax 3. kerascool_lib/_sphinx.py serves it
+ * throw. This adds MathJax.Hub.Queue on top of MathJax 3. book/sphinx_ext.py serves it
  * on pages with widgets. It acts at DOMContentLoaded: MathJax (a deferred script) has run by
  * then, and the widgets render later, at the window's load event. */
 document.addEventListener("DOMContentLoaded", function () {

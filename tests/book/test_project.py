@@ -1,28 +1,20 @@
-"""The project's promises about itself: two commands, one repository URL, one set of pins,
-the shipped data, and a documented, tested public API."""
+"""The project's promises about itself: two commands, one repository URL, one set of pins, the
+shipped data, the Makefile's chapters, and the split between the library and the book."""
 
 import hashlib
-import importlib
 import importlib.metadata
-import inspect
-import pkgutil
+import importlib.util
+import pathlib
 import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
-import yaml
 
-from chapters import ROOT, repository_url
+from nbfiles import ROOT, repository_url, yaml
 
-import kerascool_lib
-
-#: Every public module of the package: a new one is held to the same rules without editing this.
-MODULES = sorted(m.name for m in pkgutil.iter_modules(kerascool_lib.__path__) if not m.name.startswith("_"))
-
-
-def test_every_public_module_is_in_the_package_api():
-    assert set(MODULES) - {"source"} <= set(kerascool_lib.__all__), "import the module in kerascool_lib/__init__.py"
-    assert set(MODULES) >= {"bench", "callbacks", "data", "layers", "losses", "models", "plots", "runtime", "widgets"}
+from book import toc
 
 
 def readme_setup_commands():
@@ -88,6 +80,8 @@ def _pins():
 
 @pytest.mark.parametrize("name, version", sorted(_pins().items()))
 def test_the_tested_versions_are_the_pinned_ones(name, version):
+    if importlib.util.find_spec("jupyter_book") is None:
+        pytest.skip("not the book's environment (no Jupyter Book): its pins do not apply, e.g. in make colab-check")
     assert importlib.metadata.version(name) == version
 
 
@@ -96,28 +90,21 @@ def test_shipped_mnist_archive_is_the_known_file():
     assert digest == "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 
 
-def public_names():
-    names = []
-    for mod_name in MODULES:
-        module = importlib.import_module(f"kerascool_lib.{mod_name}")
-        for name in module.__all__:
-            names.append((mod_name, name, getattr(module, name)))
-    return names
+def test_make_execute_runs_every_chapter_in_book_order():
+    """The Makefile's chapters (``NB``) are book.toc's, the one reader of _toc.yml."""
+    out = subprocess.run(["make", "-s", "-n", "execute", f"BIN={pathlib.Path(sys.executable).parent}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    line = next(l for l in out.stdout.splitlines() if "book.execute" in l)
+    assert line.split("--profile cpu ", 1)[1].split() == [p.relative_to(ROOT).as_posix() for p in toc.chapters(ROOT)]
 
 
-def test_package_all_is_importable():
-    for name in kerascool_lib.__all__:
-        assert hasattr(kerascool_lib, name), name
-
-
-@pytest.mark.parametrize("mod_name, name, obj", public_names(), ids=lambda v: v if isinstance(v, str) else "")
-def test_public_name_is_documented_with_an_example_and_tested(mod_name, name, obj):
-    if inspect.isclass(obj) or inspect.isfunction(obj):
-        doc = inspect.getdoc(obj) or ""
-        assert doc, f"{mod_name}.{name} has no docstring"
-        has_example = ">>>" in doc
-        if inspect.isclass(obj) and issubclass(obj, Exception):
-            has_example = True  # exceptions are shown in the examples of what raises them
-        assert has_example, f"{mod_name}.{name}: docstring has no runnable example"
-    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
-    assert re.search(rf"\b{re.escape(name)}\b", tests), f"{mod_name}.{name} has no unit test"
+def test_the_test_commands_run_nbval_where_it_is_installed_only():
+    """`pytest` with only the library and pytest installed must work: nbval's options are
+    given by the Makefile's test commands, not in pyproject's addopts."""
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "nbval" not in options["addopts"]
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("test", "colab-check"):
+        recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+        assert "pytest" in recipe and "$(NBVAL)" in recipe and "--ignore" not in recipe, target

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from chapters import CHECK_MARK, ROOT, all_notebooks, cell_text, chapter_paths, read, repository_url, toc_files
+from nbfiles import CHAPTERS, IDS, ROOT, all_notebooks, cell_text, is_checked, read, repository_url, run_card_records
 
-CHAPTERS = chapter_paths()
-IDS = [p.relative_to(ROOT).as_posix() for p in CHAPTERS]
+from book import toc
+from kerascool_lib.runtime import read_run_card
 
 
 def code_cells(nb):
@@ -15,9 +15,9 @@ def code_cells(nb):
 
 
 def test_every_toc_entry_exists_and_every_notebook_is_listed():
-    for entry in toc_files():
-        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".ipynb", ".md")), entry
-    listed = {(ROOT / f"{f}.ipynb") for f in toc_files()}
+    for entry in toc.files(ROOT):
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in toc.PAGE_SUFFIXES), entry
+    listed = {(ROOT / f"{f}.ipynb") for f in toc.files(ROOT)}
     assert CHAPTERS, "no chapter notebooks listed in _toc.yml"
     assert [p for p in all_notebooks() if p not in listed] == []
 
@@ -39,7 +39,14 @@ def test_colab_cell_installs_from_the_books_repository(path):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_has_a_checked_cell(path):
-    assert any(CHECK_MARK.search(c.source) for c in code_cells(read(path)))
+    assert any(is_checked(c) for c in code_cells(read(path)))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_imports_nothing_private(path):
+    """Chapters use the library's public API, like readers: no ``kerascool_lib._module``."""
+    code = "\n".join(c.source for c in code_cells(read(path)))
+    assert not re.search(r"\bkerascool_lib\._|\bimport _\w+|\bkc\._", code), "a private name is used"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -56,10 +63,15 @@ def test_stored_outputs_are_a_complete_clean_cpu_run(path):
             text = cell_text({"outputs": [out]})
             assert not re.search(r"^[IWE]\d{4} \d", text, re.M), "TensorFlow start-up logs stored"
             assert not re.search(r"/(work|home|root|tmp|Users)/", text), f"a local path is stored: {text[:200]}"
-    header = cell_text(next(c for c in cells if "kc.setup(" in c.source))
-    assert "── run card" in header and "profile     cpu" in header
-    footer = cell_text(cells[-1])
-    assert "run card (end)" in footer and "profile     cpu" in footer and "wall time" in footer
+    # the run card: its start where kc.setup runs, its end in the last cell, from the cpu profile
+    setup_cell = next(c for c in cells if "kc.setup(" in c.source)
+    assert [r["card"] for r in run_card_records(setup_cell)] == ["start"], "kc.setup displayed the run card"
+    assert [r["card"] for r in run_card_records(cells[-1])] == ["end"], "the last cell is run.finish()"
+    card = read_run_card(nb)
+    assert card["start"]["profile"] == card["end"]["profile"] == "cpu"
+    assert card["wall_time_s"] > 0 and card["metrics"], "run.finish() recorded the headline metric"
+    assert card["executed"] and card["executed"].startswith("20")
+    assert {"python", "keras", "backend"} <= set(card["versions"])
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -80,7 +92,5 @@ def test_the_stored_reference_cnn_run_keeps_the_recipes_promise():
     """The Benchmarks appendix's target for the CNN recipe at the end of the cpu profile's
     schedule is 99.3% (kc.models documents 99.27-99.46% over seeds and machines); the
     getting-started chapter's stored cpu run is the book's evidence, so hold it to that."""
-    nb = read(ROOT / "chapters" / "start" / "getting_started.ipynb")
-    footer = cell_text(code_cells(nb)[-1])
-    accuracy = float(re.search(r"test_accuracy ([\d.]+)", footer).group(1))
-    assert accuracy >= 0.993, footer
+    card = read_run_card(read(ROOT / "chapters" / "start" / "getting_started.ipynb"))
+    assert card["metrics"]["test_accuracy"] >= 0.993, card["metrics"]

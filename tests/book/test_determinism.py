@@ -5,12 +5,14 @@
 
 import re
 
-import papermill
+import pytest
 
-from chapters import ROOT, read
+papermill = pytest.importorskip("papermill", reason="papermill is not installed: pip install -e '.[test]'")
+
+from nbfiles import ROOT, read  # noqa: E402
 
 CHAPTER = ROOT / "chapters" / "layers" / "lambda_training_phase.ipynb"
-TIMING = re.compile(r"wall time [\d.]+ s|\d+m?s/step|\b\d+s\b")
+TIMING = re.compile(r"\d+m?s/step|\b\d+s\b")
 
 
 def _numbers(path):

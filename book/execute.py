@@ -1,6 +1,7 @@
-"""Book maintenance (not part of the public API): execute chapters in place, safely.
+"""Execute chapters in place, safely: the outputs the book shows (``make execute``).
 
-    python -m kerascool_lib._book execute chapters/start/getting_started.ipynb [...]
+    python -m book.execute chapters/start/getting_started.ipynb [...]
+    python -m book.execute --profile smoke --timeout 600 chapters/layers/center_loss.ipynb
 
 Runs each notebook top to bottom in a fresh kernel with ``KERASCOOL_PROFILE=cpu`` (or
 ``--profile``), stores the outputs and the widget state, removes the start-up log lines that
@@ -20,8 +21,10 @@ import tempfile
 
 # TensorFlow / absl / XLA lines written at start-up, e.g.
 #   I0000 00:00:1795455347.633749    3637 port.cc:153] oneDNN custom operations are on...
-_TF_LOG_LINE = re.compile(
+#   2026-12-01 23:16:26.897496: I tensorflow/core/util/port.cc:153] oneDNN ... (TensorFlow 2.20)
+TF_LOG_LINE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\] .*"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$"
 )
@@ -37,7 +40,7 @@ def strip_runtime_logs(nb) -> int:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stderr":
                 lines = out["text"].splitlines(keepends=True)
-                kept = [line for line in lines if not _TF_LOG_LINE.match(line.rstrip("\n"))]
+                kept = [line for line in lines if not TF_LOG_LINE.match(line.rstrip("\n"))]
                 removed += len(lines) - len(kept)
                 if not "".join(kept).strip():
                     continue
@@ -85,12 +88,11 @@ def execute_in_place(path, profile: str = "cpu", timeout: int = 1800) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kerascool_lib._book")
-    sub = parser.add_subparsers(dest="command", required=True)
-    ex = sub.add_parser("execute", help="execute notebooks in place and store their outputs")
-    ex.add_argument("notebooks", nargs="+")
-    ex.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "full"])
-    ex.add_argument("--timeout", type=int, default=1800)
+    parser = argparse.ArgumentParser(prog="python -m book.execute",
+                                     description="Execute notebooks in place and store their outputs.")
+    parser.add_argument("notebooks", nargs="+")
+    parser.add_argument("--profile", default="cpu", choices=["smoke", "cpu", "full"])
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
     for nb in args.notebooks:
         print(f"== executing {nb} ({args.profile} profile)", flush=True)

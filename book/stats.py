@@ -1,19 +1,23 @@
-"""Execution statistics of the book (not part of the public API).
+"""Execution statistics of the book: what each chapter costs, for the *Execution statistics* page.
 
-What a chapter costs, from two sources:
+    python -m book.stats show     # the page's table, from the chapters and the last test run
+    python -m book.stats save     # after a full, passing `make test` (`make stats`)
 
-- its **stored run**: the run card every chapter prints (``kc.setup`` at the top, ``run.finish``
-  at the bottom) is parsed from the notebook's stored outputs: profile, device, versions, wall
-  time, headline metric, and the date of the run;
-- its **smoke run** in the last test run: ``tests/test_notebooks_papermill.py`` times each
-  chapter's papermill run (kernel start included) and records it under
-  ``_build/exec-stats/`` (git-ignored), and the root ``conftest.py`` records the whole test
-  command's duration when it ran the full suite.
+Two sources:
 
-``python -m kerascool_lib._stats save`` copies the last full, passing test run into the
-committed snapshot :data:`SNAPSHOT`, so a fresh clone's book shows measured smoke times too.
-The book's *Execution statistics* page is generated from all of this at build time
-(:func:`statistics_markdown`, called by :mod:`kerascool_lib._sphinx`).
+- a chapter's **stored run**: the run card every chapter displays (``kc.setup`` at the top,
+  ``run.finish`` at the bottom) is stored in the notebook's outputs as a structured record,
+  read back with :func:`kerascool_lib.runtime.read_run_card`: profile, device, versions, wall
+  time, headline metrics, and the date of the run;
+- its **smoke run** in the last test run: ``tests/book/test_notebooks_papermill.py`` times each
+  chapter's papermill run (kernel start included) and records it under ``_build/exec-stats/``
+  (git-ignored), and :mod:`book.pytest_plugin` records the whole test command's duration when
+  it ran the full suite.
+
+``python -m book.stats save`` copies the last full, passing test run into the committed
+snapshot :data:`SNAPSHOT`, so a fresh clone's book shows measured smoke times too. The page is
+generated from all of this at build time (:func:`statistics_markdown`, called by
+:mod:`book.sphinx_ext`).
 """
 
 from __future__ import annotations
@@ -24,11 +28,8 @@ import json
 import os
 import pathlib
 import platform
-import re
 import sys
 import tempfile
-
-from kerascool_lib._machine import cpu_model
 
 #: Local records of test runs, relative to the repository root (git-ignored).
 LOCAL_DIR = pathlib.PurePosixPath("_build/exec-stats")
@@ -39,90 +40,29 @@ SMOKE_BUDGET_S = 45.0
 SUITE_BUDGET_S = 20 * 60.0
 #: The one test that may fail in a run saved as the snapshot: the one that checks the
 #: snapshot itself covers every chapter (it fails until the snapshot is saved).
-SNAPSHOT_TEST = "tests/test_stats.py::test_the_snapshot_has_a_smoke_time_for_every_chapter"
-
-_HEADER = re.compile(r"^── run card ─+\n(?P<body>(?:\w.*\n?)+)", re.M)
-_FOOTER = re.compile(r"^── run card \(end\) ─+\n(?P<body>(?:\w.*\n?)+)", re.M)
-
-
-def _text(output) -> str:
-    """An output's text; raw ``.ipynb`` JSON may hold it as a list of lines."""
-    if output.get("output_type") == "stream":
-        text = output.get("text", "")
-    else:
-        text = output.get("data", {}).get("text/plain", "")
-    return text if isinstance(text, str) else "".join(text)
+SNAPSHOT_TEST = "tests/book/test_stats.py::test_the_snapshot_has_a_smoke_time_for_every_chapter"
+#: How the run card names the versions it records, in the order it shows them.
+_VERSION_LABELS = (("python", "Python"), ("tensorflow", "TensorFlow"), ("jax", "JAX"), ("keras", "Keras"))
 
 
-def _fields(body: str) -> dict[str, str]:
-    fields = {}
-    for line in body.splitlines():
-        key, _, value = line.partition(" ")
-        fields[key] = value.strip()
-    return fields
-
-
-def run_record(nb) -> dict:
-    """The run card of a notebook's stored run.
-
-    Returns a dict with ``profile``, ``device``, ``versions``, ``wall_time_s``, ``metrics``
-    (name → value, as printed) and ``executed`` (ISO date-time of the first executed cell,
-    or None). Raises ``ValueError`` naming what is missing when the notebook has no complete
-    run card.
-
-    Example:
-
-    >>> out = lambda s: {"output_type": "stream", "name": "stdout", "text": s}
-    >>> nb = {"cells": [
-    ...     {"cell_type": "code", "metadata": {}, "outputs": [out(
-    ...         "── run card ────\\ndevice      CPU: x86_64 (2 cores)\\n"
-    ...         "backend     tensorflow · Keras 3.15.1\\nprofile     cpu — stored\\n")]},
-    ...     {"cell_type": "code", "metadata": {}, "outputs": [out(
-    ...         "── run card (end) ────\\ndevice      CPU: x86_64 (2 cores)\\n"
-    ...         "profile     cpu · wall time 32.9 s\\nresult      test_accuracy 0.9939\\n")]}]}
-    >>> r = run_record(nb)
-    >>> r["profile"], r["wall_time_s"], r["metrics"], r["versions"]
-    ('cpu', 32.9, {'test_accuracy': '0.9939'}, 'tensorflow · Keras 3.15.1')
-    """
-    texts = [
-        (cell, "".join(_text(o) for o in cell.get("outputs", [])))
-        for cell in nb["cells"]
-        if cell.get("cell_type") == "code"
-    ]
-    header = next((m for _, t in texts for m in [_HEADER.search(t)] if m), None)
-    footer = next((m for _, t in reversed(texts) for m in [_FOOTER.search(t)] if m), None)
-    if header is None:
-        raise ValueError("no run card header (kc.setup) in the stored outputs")
-    if footer is None:
-        raise ValueError("no run card footer (run.finish) in the stored outputs")
-    head, foot = _fields(header["body"]), _fields(footer["body"])
-    wall = re.fullmatch(r"(\w+) · wall time ([\d.]+) s", foot.get("profile", ""))
-    if wall is None or "result" not in foot:
-        raise ValueError(f"the run card footer is incomplete: {footer.group(0)!r}")
-    metrics = dict(re.findall(r"(\w+) (\S+)", foot["result"]))
-    executed = None
-    for cell, _ in texts:
-        stamp = cell.get("metadata", {}).get("execution", {}).get("iopub.execute_input")
-        if stamp:
-            executed = stamp
-            break
-    return {
-        "profile": wall.group(1),
-        "device": foot.get("device") or head.get("device", ""),
-        "versions": head.get("backend", ""),
-        "wall_time_s": float(wall.group(2)),
-        "metrics": metrics,
-        "executed": executed,
-    }
+def versions_text(card: dict) -> str:
+    """The backend and versions of a run card (:func:`kerascool_lib.runtime.read_run_card`) as
+    one line: ``tensorflow · Python 3.11.7 · TensorFlow 2.21.0 · Keras 3.15.1``."""
+    versions = card.get("versions") or {}
+    stack = [f"{label} {versions[key]}" for key, label in _VERSION_LABELS if key in versions]
+    return " · ".join([str(card.get("backend") or versions.get("backend") or "?")] + stack)
 
 
 def chapter_row(docname: str, path) -> tuple[str, str, dict]:
-    """``(docname, title, run record)`` of the chapter notebook at ``path``: its first
-    heading and :func:`run_record` (which raises ``ValueError`` if the run card is missing)."""
+    """``(docname, title, run card)`` of the chapter notebook at ``path``: its first heading
+    and :func:`kerascool_lib.runtime.read_run_card` (which raises ``ValueError`` naming what is
+    missing when the notebook has no complete run card)."""
+    from kerascool_lib.runtime import read_run_card
+
     nb = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     source = nb["cells"][0]["source"]
     title = ("".join(source) if isinstance(source, list) else source).splitlines()[0].lstrip("# ").strip()
-    return docname, title, run_record(nb)
+    return docname, title, read_run_card(nb)
 
 
 def _now() -> str:
@@ -146,7 +86,9 @@ def _write_json(path: pathlib.Path, data) -> pathlib.Path:
 
 def machine() -> str:
     """A one-line description of this machine: CPU model, cores, OS."""
-    return f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()}"
+    from kerascool_lib import _machine  # stdlib only; the run card names the CPU the same way
+
+    return f"{_machine.cpu_model()}, {os.cpu_count()} cores, {platform.system()}"
 
 
 def record_smoke_run(root, chapter: str, seconds: float) -> pathlib.Path:
@@ -242,8 +184,8 @@ def _minutes(seconds: float) -> str:
 def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
     """The *Execution statistics* page's generated part, as MyST Markdown.
 
-    ``chapters`` lists ``(docname, title, run_record)`` in book order; the smoke times come
-    from :func:`latest_test_run`.
+    ``chapters`` lists ``(docname, title, run card)`` in book order (:func:`chapter_row`); the
+    smoke times come from :func:`latest_test_run`.
     """
     run = latest_test_run(root)
     smoke = run["chapters"] if run else {}
@@ -252,7 +194,7 @@ def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
         "|---|---|--:|---|---|--:|:-:|",
     ]
     for docname, title, rec in chapters:
-        metric = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rec["metrics"].items())
+        metric = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in rec["metrics"].items())
         date = (rec["executed"] or "")[:10] or "?"
         seconds = smoke.get(docname)
         within = "—" if seconds is None else ("yes" if seconds <= SMOKE_BUDGET_S else "**no**")
@@ -263,7 +205,7 @@ def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
         )
     total = sum(rec["wall_time_s"] for _, _, rec in chapters)
     devices = sorted({rec["device"] for _, _, rec in chapters})
-    versions = sorted({rec["versions"] for _, _, rec in chapters})
+    versions = sorted({versions_text(rec) for _, _, rec in chapters})
     lines += [
         "",
         f"**Stored runs**: {len(chapters)} chapters, {_minutes(total)} of wall time in all, on "
@@ -292,17 +234,16 @@ def statistics_markdown(root, chapters: list[tuple[str, str, dict]]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kerascool_lib._stats")
+    from book import toc
+
+    parser = argparse.ArgumentParser(prog="python -m book.stats")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("save", help="copy the last full, passing test run into the committed snapshot")
     sub.add_parser("show", help="print the statistics table")
     args = parser.parse_args(argv)
-    root = pathlib.Path.cwd()
-    import yaml
-
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    docnames = re.findall(r"'file': '(chapters/[^']+)'", str(toc))
-    docnames = [d for d in docnames if (root / f"{d}.ipynb").exists()]
+    root = toc.ROOT
+    paths = toc.chapters(root)
+    docnames = [toc.docname(p, root) for p in paths]
     if args.command == "save":
         try:
             print(save_snapshot(root, docnames))
@@ -310,7 +251,7 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 1
         return 0
-    rows = [chapter_row(d, root / f"{d}.ipynb") for d in docnames]
+    rows = [chapter_row(d, p) for d, p in zip(docnames, paths)]
     print(statistics_markdown(root, rows))
     return 0
 

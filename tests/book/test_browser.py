@@ -4,7 +4,7 @@
 Needs Debian's ``chromium`` (``/usr/bin/chromium``), driven by Playwright; no browser is ever
 downloaded. Without it these tests are skipped, with the reason; ``KERASCOOL_REQUIRE_BROWSER=1``
 (set by ``.ci/run``) turns the skip into a failure. The book is the session's shared build
-(``conftest.built_book``). Screenshots of two pages go to ``_build/test-artifacts/``.
+(``tests/book/conftest.py``). Screenshots of two pages go to ``_build/test-artifacts/``.
 """
 
 import functools
@@ -18,10 +18,12 @@ import threading
 import urllib.parse
 
 import pytest
-import yaml
 
-from chapters import ROOT, read, repository_url
-from conftest import ARTIFACTS
+pytest.importorskip("jupyter_book", reason="Jupyter Book is not installed (the book's tool chain): pip install -e '.[test]'")
+
+from nbfiles import ROOT, read, repository_url, yaml  # noqa: E402
+
+from book import api, toc  # noqa: E402
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 #: The flags that keep Chromium off the network (no first-run, sync, component updates, ...).
@@ -35,26 +37,10 @@ SCREENSHOTS = {"chapters/start/getting_started": ".kc-stepper", "chapters/api/wi
 
 
 def book_pages() -> list[str]:
-    """Every page of the book, from _toc.yml (``file`` and ``glob`` entries), in book order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(node["file"])
-            if "glob" in node:
-                for path in sorted(ROOT.glob(node["glob"])):
-                    if path.suffix in (".md", ".ipynb"):
-                        pages.append(path.relative_to(ROOT).with_suffix("").as_posix())
-            for key in ("parts", "chapters", "sections"):
-                walk(node.get(key, []))
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return list(dict.fromkeys(pages))
+    """Every page of the book, in book order: what _toc.yml lists (``file`` and ``glob``
+    entries), and the API pages the build writes (which a fresh checkout does not hold yet)."""
+    pages = toc.pages(ROOT)
+    return pages + [d for d in api.page_docnames() if d not in pages]
 
 
 PAGES = book_pages()
@@ -246,7 +232,7 @@ def _check_steppers(page):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_page(site, visit, name):
+def test_page(site, visit, name, artifacts):
     base, html = site
     page = visit.open(base + f"{name}.html")
 
@@ -292,11 +278,10 @@ def test_page(site, visit, name):
         assert colab == set(), f"a page that is no notebook offers Colab: {colab}"
 
     if name in SCREENSHOTS:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         if SCREENSHOTS[name]:
             page.locator(SCREENSHOTS[name]).first.scroll_into_view_if_needed()
             page.evaluate("() => window.scrollBy(0, -120)")
-        path = ARTIFACTS / f"{name.replace('/', '__')}.png"
+        path = artifacts / f"{name.replace('/', '__')}.png"
         page.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
 

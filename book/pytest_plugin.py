@@ -1,0 +1,51 @@
+"""A pytest plugin that records a run of the whole test suite for the *Execution statistics*
+page: when it started, how long it took, how many tests ran and failed (:mod:`book.stats`,
+under ``_build/exec-stats/``).
+
+The root ``conftest.py`` loads it only where the book's tool chain is installed (the book is
+built there): a run elsewhere, e.g. ``make colab-check`` on Colab's versions, is not the
+book's. Only a run of the whole suite counts (no paths, ``-k`` or ``-m`` given).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+_FAILED: list[str] = []
+
+
+def is_whole_suite(config) -> bool:
+    """Whether this run runs every test: the ``testpaths``, nothing selected or left out."""
+    option = config.option
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not option.collectonly
+            and not option.keyword and not option.markexpr and not option.deselect
+            and not option.ignore and not option.ignore_glob and not getattr(option, "lf", False)
+            and not getattr(option, "failedfirst", False) and not option.exitfirst and option.maxfail == 0)
+
+
+def pytest_sessionstart(session):
+    session.config._kc_suite_started = (time.time(), time.perf_counter())
+
+
+def pytest_runtest_logreport(report):
+    if report.failed:  # on the controller, this sees every xdist worker's reports too
+        _FAILED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    started = getattr(config, "_kc_suite_started", None)
+    if started is None or hasattr(config, "workerinput"):  # xdist workers: the controller records
+        return
+    if not is_whole_suite(config):
+        return  # a partial run says nothing about the suite's duration
+    from book import stats
+
+    stats.record_test_run(
+        ROOT, started[0], time.perf_counter() - started[1],
+        tests=session.testscollected, failed=sorted(set(_FAILED)), exitstatus=int(exitstatus),
+    )
