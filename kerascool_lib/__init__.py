@@ -25,6 +25,14 @@ Modules, one concept each:
   (a tied autoencoder in one layer that saves and loads with the tie).
 - :mod:`kerascool_lib.surgery`: cut a trained model in two at a layer, and replace or insert a
   layer while keeping the trained weights of all the others.
+- :mod:`kerascool_lib.probes`: read inside a model: sub-models of named layers, a layer that
+  records a value computed inside ``call`` in a variable, dead-unit and norm statistics per epoch.
+- :mod:`kerascool_lib.targetless`: losses without targets: a layer that adds a reconstruction
+  error with ``add_loss`` (``fit(x, None)``), and a callback that makes "no loss" an error.
+- :mod:`kerascool_lib.progress`: progress bars for your own loops: a ``keras.utils.Progbar`` that
+  shows exact weighted means on every line, the last one included.
+- :mod:`kerascool_lib.monitors`: a tensor's running mean in the progress bar and ``history`` on
+  any backend: the pass-through layer ``TrackMean`` inside a ``Monitored`` model.
 - :mod:`kerascool_lib.experiments`: run named variants over seeds; tables of mean, min-max, wins
   and paired differences; a stepper over the runs.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
@@ -42,11 +50,15 @@ from kerascool_lib import (
     losses,
     metrics,
     models,
+    monitors,
     pairs,
     plots,
+    probes,
+    progress,
     runtime,
     schedules,
     surgery,
+    targetless,
     tied,
     weights,
     widgets,
@@ -68,11 +80,15 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "monitors",
     "pairs",
     "plots",
+    "probes",
+    "progress",
     "runtime",
     "schedules",
     "surgery",
+    "targetless",
     "tied",
     "weights",
     "widgets",

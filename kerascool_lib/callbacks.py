@@ -178,7 +178,7 @@ class EvaluateAndKeepBest(keras.callbacks.Callback):
 
     When the value improves on the best so far (strictly, by more than ``min_delta``; the first
     finite value always counts), the callback copies the weights into ``best_weights`` (memory)
-    and, if ``filepath`` is given, saves them with :func:`save_weights_atomically`, so a crash
+    and, if ``filepath`` is given, saves them with :func:`kerascool_lib.weights.save_weights_atomically`, so a crash
     mid-save never destroys the previous best file. With ``restore_best_weights=True`` the model
     ends ``fit`` with the best weights. The best value is kept across several ``fit`` calls, as
     ``ModelCheckpoint`` does. If saving fails (a full disk), the error stops ``fit``, naming the
@@ -337,7 +337,7 @@ class LinearWarmupCallback(keras.callbacks.Callback):
     continuing from ``optimizer.iterations`` when ``fit`` starts) it sets
     ``optimizer.learning_rate = peak * (t + 1) / warmup_steps`` while ``t < warmup_steps``;
     afterwards it leaves the rate alone (at the peak, unless another callback changes it).
-    The rates equal :class:`LinearWarmup`'s to the last bit. Prefer that schedule, which lives
+    The rates equal :class:`kerascool_lib.schedules.LinearWarmup`'s to the last bit. Prefer that schedule, which lives
     inside the compiled step; use this callback when the optimizer's rate must stay settable,
     e.g. to hand over to ``LearningRateScheduler`` or ``ReduceLROnPlateau`` after warmup.
 

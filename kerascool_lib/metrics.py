@@ -66,7 +66,7 @@ def _check_features_labels(features, labels):
 def class_means(features, labels, num_classes: int | None = None) -> np.ndarray:
     """The mean feature vector of each class, shape ``(num_classes, dim)``.
 
-    What the centers of :class:`CenterLoss` track. A class with no sample gets a row of NaN.
+    What the centers of :class:`kerascool_lib.losses.CenterLoss` track. A class with no sample gets a row of NaN.
 
     Args:
         features: array ``(samples, dim)``.

@@ -27,7 +27,25 @@ import numpy as np
 import pytest
 
 import kerascool_lib
-from kerascool_lib import bench, data, experiments, metrics, models, pairs, plots, runtime, schedules, show_source, surgery, tied, widgets
+from kerascool_lib import (
+    bench,
+    data,
+    experiments,
+    metrics,
+    models,
+    monitors,
+    pairs,
+    plots,
+    probes,
+    progress,
+    runtime,
+    schedules,
+    show_source,
+    surgery,
+    targetless,
+    tied,
+    widgets,
+)
 from kerascool_lib import losses as kcl
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
@@ -484,6 +502,47 @@ ROWS = [
     ("losses.CenterLoss", "label 7 of 3 classes", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([0, 7])], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[1\]=7 \(1 of 2 out of range\)"),
     ("losses.CenterLoss", "label -1", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([-1, 0])], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[0\]=-1 "),
     ("losses.CenterLoss", "label 1.7", lambda t: kcl.CenterLoss(3)([np.zeros((2, 2), "float32"), np.array([0.0, 1.7], "float32")], training=True), ValueError, r"`labels` must be class indices, integers in \[0, 3\)\. Received: labels\[1\]=1\.70*"),
+    # monitors
+    ("monitors.TrackMean", "unknown statistic name", lambda t: monitors.TrackMean("variance"), ValueError, r"`fn` must be one of \['mean', 'norm', 'squared_norm', 'zero_fraction'\] or a callable\. Received: fn='variance'"),
+    ("monitors.TrackMean", "fn neither a name nor callable", lambda t: monitors.TrackMean(3), ValueError, r"`fn` must be one of .* or a callable\. Received: fn=3"),
+    ("monitors.Monitored", "a graph with no TrackMean layer", lambda t: monitors.Monitored(i := keras.Input((2,)), keras.layers.Dense(1)(i)), ValueError, r"`outputs` must be a graph holding at least one `TrackMean` layer\. Received: no TrackMean layer"),
+    ("monitors.Monitored", "a TrackMean named like the loss", lambda t: monitors.Monitored(i := keras.Input((2,)), monitors.TrackMean(name="loss")(i)), ValueError, r"`outputs` must be TrackMean layers with distinct names\. Received: names \['loss'\]"),
+    # targetless
+    ("targetless.ReconstructionLoss", "kind unknown", lambda t: targetless.ReconstructionLoss("l1"), ValueError, r"`kind` must be one of \['binary_crossentropy', 'mse'\]\. Received: kind='l1'"),
+    ("targetless.ReconstructionLoss", "weight negative", lambda t: targetless.ReconstructionLoss(weight=-1.0), ValueError, r"`weight` must be a finite number >= 0\. Received: weight=-1\.0"),
+    ("targetless.ReconstructionLoss", "weight infinite", lambda t: targetless.ReconstructionLoss(weight=float("inf")), ValueError, r"`weight` must be a finite number >= 0\. Received: weight=inf"),
+    ("targetless.ReconstructionLoss", "weight a bool", lambda t: targetless.ReconstructionLoss(weight=True), ValueError, r"`weight` must be a finite number >= 0\. Received: weight=True"),
+    ("targetless.ReconstructionLoss", "called on one tensor", lambda t: targetless.ReconstructionLoss()(keras.Input((4,))), ValueError, r"must be called on a pair \[target, reconstruction\]"),
+    ("targetless.ReconstructionLoss", "shapes differ", lambda t: targetless.ReconstructionLoss()([keras.Input((4,)), keras.Input((5,))]), ValueError, r"same shape\. Received: target shape=\(None, 4\), reconstruction shape=\(None, 5\)"),
+    ("targetless.RequireLoss", "monitor empty", lambda t: targetless.RequireLoss(monitor=""), ValueError, r"`monitor` must be a non-empty string without surrounding spaces, used as the key in `logs` and `history`\. Received: monitor=''"),
+    ("targetless.RequireLoss", "monitor not a string", lambda t: targetless.RequireLoss(monitor=1), ValueError, r"`monitor` must be a non-empty string.*Received: monitor=1"),
+    # progress
+    ("progress.MeanProgbar", "target zero", lambda t: progress.MeanProgbar(0), ValueError, r"`target` must be an integer >= 1. Received: target=0"),
+    ("progress.MeanProgbar", "target a float", lambda t: progress.MeanProgbar(10.0), ValueError, r"`target` must be an integer >= 1. Received: target=10.0"),
+    ("progress.MeanProgbar", "verbose 3", lambda t: progress.MeanProgbar(10, verbose=3), ValueError, r"`verbose` must be 0, 1 or 2. Received: verbose=3"),
+    ("progress.MeanProgbar", "verbose True", lambda t: progress.MeanProgbar(10, verbose=True), ValueError, r"`verbose` must be 0, 1 or 2. Received: verbose=True"),
+    ("progress.MeanProgbar", "width zero", lambda t: progress.MeanProgbar(10, width=0), ValueError, r"`width` must be an integer >= 1. Received: width=0"),
+    ("progress.MeanProgbar", "interval negative", lambda t: progress.MeanProgbar(10, interval=-1), ValueError, r"`interval` must be a number of seconds >= 0. Received: interval=-1"),
+    ("progress.MeanProgbar", "stateful_metrics a string", lambda t: progress.MeanProgbar(10, stateful_metrics="loss"), ValueError, r"`stateful_metrics` must be a list of names \(non-empty strings\). Received: stateful_metrics='loss'"),
+    ("progress.MeanProgbar", "unit_name empty", lambda t: progress.MeanProgbar(10, unit_name=""), ValueError, r"`unit_name` must be a non-empty string. Received: unit_name=''"),
+    ("progress.MeanProgbar", "add n zero", lambda t: progress.MeanProgbar(10, verbose=0).add(0), ValueError, r"`n` must be an integer >= 1. Received: n=0"),
+    ("progress.MeanProgbar", "add weight zero", lambda t: progress.MeanProgbar(10, verbose=0).add(1, {"loss": 1.0}, weight=0), ValueError, r"`weight` must be a finite number > 0. Received: weight=0"),
+    ("progress.MeanProgbar", "add a vector value", lambda t: progress.MeanProgbar(10, verbose=0).add(1, {"loss": [1.0, 2.0]}), ValueError, r"`values\['loss'\]` must be a single number \(a float, a NumPy scalar or a 0-d tensor\). Received: values\['loss'\]=\[1.0, 2.0\]"),
+    ("progress.MeanProgbar", "add values a number", lambda t: progress.MeanProgbar(10, verbose=0).add(1, 0.5), ValueError, r"`values` must be a dict \{name: number\} or a list of \(name, number\) pairs. Received: values=0.5"),
+    ("progress.MeanProgbar", "update backwards", lambda t: (lambda b: (b.add(5), b.update(3)))(progress.MeanProgbar(10, verbose=0)), ValueError, r"`current` must be an integer >= 6. Received: current=3"),
+    # probes
+    ("probes.sub_model", "model not a model", lambda t: probes.sub_model("model", "h"), ValueError, r"`model` must be a keras.Model. Received: model='model' of type str"),
+    ("probes.sub_model", "unknown layer name", lambda t: probes.sub_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h")], name="tiny"), "H"), ValueError, r"`layer_names` must be names of layers of model 'tiny'. Received: layer_names=\['H'\]; no layer 'H', close names: \['h'\]"),
+    ("probes.sub_model", "empty list of names", lambda t: probes.sub_model(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="h")]), []), ValueError, r"`layer_names` must be a layer name or a non-empty list of layer names. Received: layer_names=\[\]"),
+    ("probes.sub_model", "a layer called twice", lambda t: (lambda i, d: probes.sub_model(keras.Model(i, d(d(i))), "shared"))(keras.Input((4,)), keras.layers.Dense(4, name="shared")), ValueError, r"`layer_names` must be names of layers called once \(`layer.output` of a shared layer is its first call's output\). Received: layer_names=\['shared'\]; 'shared' is called 2 times"),
+    ("probes.Record", "unknown statistic", lambda t: probes.Record("median"), ValueError, r"`statistic` must be one of \['mean', 'mean_square', 'nonzero_fraction'\]. Received: statistic='median'"),
+    ("probes.Record", "input of rank 1", lambda t: probes.Record()(np.ones((3,), "float32")), ValueError, r"`Record` needs inputs of rank >= 2 with a known last axis \(the features\). Received: input_shape=\(3,\)"),
+    ("probes.activation_statistics", "a 1-D array", lambda t: probes.activation_statistics(np.ones(5)), ValueError, r"`activations` must be an array \(samples, ..., units\) with at least one sample and unit. Received: activations of shape \(5,\)"),
+    ("probes.activation_statistics", "threshold not a number", lambda t: probes.activation_statistics(np.ones((2, 3)), threshold="0"), ValueError, r"`threshold` must be a number in \[-inf, inf\]. Received: threshold='0'"),
+    ("probes.ActivationStats", "x not an array", lambda t: probes.ActivationStats([1, 2], "h"), ValueError, r"`x` must be the probe inputs: an array \(or list of arrays\) with at least one sample. Received: x=\[1, 2\]"),
+    ("probes.ActivationStats", "layer_names not names", lambda t: probes.ActivationStats(np.ones((2, 3)), 3), ValueError, r"`layer_names` must be a layer name or a non-empty list of layer names. Received: layer_names=3"),
+    ("probes.ActivationStats", "batch_size 0", lambda t: probes.ActivationStats(np.ones((2, 3)), "h", batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
+    ("probes.ActivationStats", "log not a bool", lambda t: probes.ActivationStats(np.ones((2, 3)), "h", log=1), ValueError, r"`log` must be True or False. Received: log=1"),
 ]
 
 
