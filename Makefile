@@ -62,9 +62,14 @@ bench: $(VENV)/.test-installed
 # Colab runs older versions than .venv, and no book tool chain: the same test command, in which
 # the book's tests that need what the colab extra lacks (Jupyter Book, Sphinx, Playwright, the
 # book's pins) skip, saying why; nbval and papermill still run every chapter.
+# Colab runs Python 3.13: use a 3.13 interpreter when the machine has one (on PATH or under
+# pyenv), else $(PYTHON); the check says which one it used.
+COLAB_PYTHON ?= $(or $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do $$p -c '' 2>/dev/null && { echo $$p; break; }; done),$(PYTHON))
+
 colab-check:
-	test -x .venv-colab/bin/python || $(PYTHON) -m venv .venv-colab
+	test -x .venv-colab/bin/python || $(COLAB_PYTHON) -m venv .venv-colab
 	.venv-colab/bin/python -m pip install --quiet -e ".[colab]"
+	@echo "colab-check on $$(.venv-colab/bin/python --version), Keras $$(.venv-colab/bin/python -c 'import keras; print(keras.__version__)' 2>/dev/null)"
 	KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL)
 
 clean:
