@@ -9,6 +9,9 @@ Modules, one concept each:
 - :mod:`kerascool_lib.runtime`: run profiles, devices, precision policy, seeds, the run card.
 - :mod:`kerascool_lib.models`: the reference MNIST models and their training recipe.
 - :mod:`kerascool_lib.plots`: training curves, digit grids, confusion matrices.
+- :mod:`kerascool_lib.feeding`: process-safe data feeding: a ``keras.utils.PyDataset`` of
+  randomly shifted digits whose batches depend only on (seed, epoch, index), the same batches
+  as a generator or a ``tf.data`` pipeline, and a log of the samples a model saw.
 - :mod:`kerascool_lib.layers`: custom layers: a weight of their own (a learned scale), several
   outputs (a vector split in halves).
 - :mod:`kerascool_lib.losses`: a layer that carries its own loss (the center loss).
@@ -23,6 +26,9 @@ Modules, one concept each:
   a contrastive loss on distances, and the pair accuracy of a threshold picked on validation pairs.
 - :mod:`kerascool_lib.tied`: tied weights: a Dense layer whose kernel, transposed, also maps back
   (a tied autoencoder in one layer that saves and loads with the tie).
+- :mod:`kerascool_lib.spectral`: spectral normalization: a wrapper that runs a layer with its
+  kernel divided by its largest singular value (right on TensorFlow and JAX), and the singular
+  values of every kernel a model uses.
 - :mod:`kerascool_lib.surgery`: cut a trained model in two at a layer, and replace or insert a
   layer while keeping the trained weights of all the others.
 - :mod:`kerascool_lib.probes`: read inside a model: sub-models of named layers, a layer that
@@ -33,6 +39,8 @@ Modules, one concept each:
   shows exact weighted means on every line, the last one included.
 - :mod:`kerascool_lib.monitors`: a tensor's running mean in the progress bar and ``history`` on
   any backend: the pass-through layer ``TrackMean`` inside a ``Monitored`` model.
+- :mod:`kerascool_lib.ema`: weight EMA beside any optimizer: shadow weights updated after every
+  step, lent to the model inside a ``with`` block (restored on exceptions), saved on their own.
 - :mod:`kerascool_lib.experiments`: run named variants over seeds; tables of mean, min-max, wins
   and paired differences; a stepper over the runs.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
@@ -45,7 +53,9 @@ from kerascool_lib import (
     bench,
     callbacks,
     data,
+    ema,
     experiments,
+    feeding,
     layers,
     losses,
     metrics,
@@ -57,6 +67,7 @@ from kerascool_lib import (
     progress,
     runtime,
     schedules,
+    spectral,
     surgery,
     targetless,
     tied,
@@ -75,7 +86,9 @@ __all__ = [
     "bench",
     "callbacks",
     "data",
+    "ema",
     "experiments",
+    "feeding",
     "layers",
     "losses",
     "metrics",
@@ -87,6 +100,7 @@ __all__ = [
     "progress",
     "runtime",
     "schedules",
+    "spectral",
     "surgery",
     "targetless",
     "tied",

@@ -76,7 +76,16 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
 @keras.saving.register_keras_serializable(package="kerascool_lib")
 class JoinedSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """Schedules one after another: what :func:`join_schedules` returns (see there)."""
+    """Schedules one after another: what :func:`join_schedules` returns (see there).
+
+    Each schedule sees the steps counted from its own start; a number stands for a constant rate.
+
+    Example:
+
+    >>> s = JoinedSchedule([0.1, keras.optimizers.schedules.PolynomialDecay(0.2, 2, 0.0)], [3])
+    >>> [round(float(s(step)), 4) for step in range(6)]
+    [0.1, 0.1, 0.1, 0.2, 0.1, 0.0]
+    """
 
     def __init__(self, schedules, boundaries, name="JoinedSchedule"):
         super().__init__()
@@ -100,7 +109,7 @@ class JoinedSchedule(keras.optimizers.schedules.LearningRateSchedule):
         step = ops.cast(step, "float32")
         starts = [0, *self.boundaries]
         rate = None
-        for start, schedule, end in zip(starts, self.schedules, [*self.boundaries, None]):
+        for start, schedule in zip(starts, self.schedules):
             local = ops.maximum(step - float(start), 0.0)
             value = ops.cast(schedule(local) if callable(schedule) else schedule, "float32")
             rate = value if rate is None else ops.where(step >= float(start), value, rate)

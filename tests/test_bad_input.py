@@ -31,6 +31,7 @@ from kerascool_lib import (
     bench,
     data,
     experiments,
+    feeding,
     metrics,
     models,
     monitors,
@@ -41,12 +42,14 @@ from kerascool_lib import (
     runtime,
     schedules,
     show_source,
+    spectral,
     surgery,
     targetless,
     tied,
     widgets,
 )
 from kerascool_lib import losses as kcl
+from kerascool_lib.ema import ExponentialMovingAverage, warmup_decay
 from kerascool_lib.callbacks import (
     EvaluateAndKeepBest,
     LinearWarmupCallback,
@@ -543,6 +546,40 @@ ROWS = [
     ("probes.ActivationStats", "layer_names not names", lambda t: probes.ActivationStats(np.ones((2, 3)), 3), ValueError, r"`layer_names` must be a layer name or a non-empty list of layer names. Received: layer_names=3"),
     ("probes.ActivationStats", "batch_size 0", lambda t: probes.ActivationStats(np.ones((2, 3)), "h", batch_size=0), ValueError, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
     ("probes.ActivationStats", "log not a bool", lambda t: probes.ActivationStats(np.ones((2, 3)), "h", log=1), ValueError, r"`log` must be True or False. Received: log=1"),
+    # spectral
+    ("spectral.SpectrallyNormalized", "power_iterations 0", lambda t: spectral.SpectrallyNormalized(keras.layers.Dense(2), power_iterations=0), ValueError, r"`power_iterations` must be an integer >= 1\. Received: power_iterations=0"),
+    ("spectral.SpectrallyNormalized", "power_iterations a float", lambda t: spectral.SpectrallyNormalized(keras.layers.Dense(2), power_iterations=1.5), ValueError, r"`power_iterations` must be an integer >= 1\. Received: power_iterations=1\.5"),
+    ("spectral.SpectrallyNormalized", "epsilon 0", lambda t: spectral.SpectrallyNormalized(keras.layers.Dense(2), epsilon=0), ValueError, r"`epsilon` must be a positive number\. Received: epsilon=0"),
+    ("spectral.SpectrallyNormalized", "layer a string", lambda t: spectral.SpectrallyNormalized("dense"), ValueError, r"`layer` must be a Keras layer with a kernel \(Dense, Conv, Embedding\) or its config\. Received: layer='dense' of type str"),
+    ("spectral.SpectrallyNormalized", "layer an unknown config", lambda t: spectral.SpectrallyNormalized({"class_name": "Nope", "config": {}}), ValueError, r"`layer` must be a Keras layer or its config\. Received: layer=\{'class_name': 'Nope'"),
+    ("spectral.SpectrallyNormalized", "layer without a kernel", lambda t: spectral.SpectrallyNormalized(keras.layers.LayerNormalization())(np.ones((1, 3), "float32")), ValueError, r"`layer` must have a `kernel` or an `embeddings` weight to normalize\. Received: layer=LayerNormalization"),
+    ("spectral.singular_values", "not a model", lambda t: spectral.singular_values("model"), ValueError, r"`model` must be a keras\.Model\. Received: model='model' of type str"),
+    ("spectral.spectral_norms", "an unbuilt model", lambda t: spectral.spectral_norms(keras.Sequential([keras.layers.Dense(2)])), ValueError, r"`model` must be a built keras\.Model"),
+    # feeding
+    ("feeding.random_shifts", "images without a batch axis", lambda t: feeding.random_shifts(np.zeros((28, 28)), np.random.default_rng(0)), ValueError, r"`images` must be an array of shape"),
+    ("feeding.random_shifts", "negative max_shift", lambda t: feeding.random_shifts(np.zeros((1, 28, 28)), np.random.default_rng(0), max_shift=-1), ValueError, r"`max_shift` must be an integer >= 0"),
+    ("feeding.random_shifts", "an int seed instead of a Generator", lambda t: feeding.random_shifts(np.zeros((1, 28, 28)), 0), ValueError, r"`rng` must be a numpy.random.Generator"),
+    ("feeding.AugmentedMnist", "labels shorter than images", lambda t: feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(7)), ValueError, r"`y` must be as long as x"),
+    ("feeding.AugmentedMnist", "zero batch_size", lambda t: feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8), batch_size=0), ValueError, r"`batch_size` must be an integer >= 1"),
+    ("feeding.AugmentedMnist", "negative delay", lambda t: feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8), delay=-1.0), ValueError, r"`delay` must be a number >= 0"),
+    ("feeding.AugmentedMnist", "batch index past the end", lambda t: feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8), batch_size=4).batch(0, 2), ValueError, r"`index` must be an integer in \[0, 2\)"),
+    ("feeding.generator", "zero epochs", lambda t: next(feeding.generator(feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8)), 0)), ValueError, r"`epochs` must be an integer >= 1"),
+    ("feeding.tf_data", "zero parallel_calls", lambda t: feeding.tf_data(feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8)), 1, parallel_calls=0), ValueError, r"`parallel_calls` must be an integer >= 1"),
+    ("feeding.IndexLog", "zero samples", lambda t: feeding.IndexLog(0), ValueError, r"`num_samples` must be an integer >= 1"),
+    ("feeding.IndexLog", "an id out of range", lambda t: (lambda log: (log.new_epoch(), log.record([5])))(feeding.IndexLog(4)), ValueError, r"`ids` must be integers in \[0, 4\)"),
+    # ema
+    ("ema.ExponentialMovingAverage", "decay of 1", lambda t: ExponentialMovingAverage(decay=1.0), ValueError, r"`decay` must be a number in \[0, 1\)\. Received: decay=1\.0"),
+    ("ema.ExponentialMovingAverage", "warmup not a bool", lambda t: ExponentialMovingAverage(warmup=1), ValueError, r"`warmup` must be True or False\. Received: warmup=1"),
+    ("ema.ExponentialMovingAverage", "validation_data not a pair", lambda t: ExponentialMovingAverage(validation_data=np.zeros((4, 2))), ValueError, r"`validation_data` must be a tuple \(x_val, y_val\) of arrays, or None\. Received: validation_data=array"),
+    ("ema.ExponentialMovingAverage", "validation_data of unequal lengths", lambda t: ExponentialMovingAverage(validation_data=(np.zeros((4, 2)), np.zeros(3))), ValueError, r"`validation_data` must be .*Received: x_val\.shape=\(4, 2\), y_val\.shape=\(3,\)"),
+    ("ema.ExponentialMovingAverage", "batch_size 0", lambda t: ExponentialMovingAverage(batch_size=0), ValueError, r"`batch_size` must be an integer >= 1\. Received: batch_size=0"),
+    ("ema.ExponentialMovingAverage", "swapped before any fit", lambda t: ExponentialMovingAverage().swapped(), ValueError, r"`ExponentialMovingAverage` must have an average to use.*Received: no shadows yet"),
+    ("ema.ExponentialMovingAverage", "save_weights to a path without .weights.h5", lambda t: ExponentialMovingAverage().save_weights(t / "a.h5"), ValueError, r"`filepath` must be a path ending in '\.weights\.h5' \(Keras's weights format\)\. Received: filepath="),
+    ("ema.ExponentialMovingAverage", "load_weights from a missing file", lambda t: ExponentialMovingAverage().load_weights(t / "none.weights.h5", _model()), ValueError, r"`filepath` must be an existing weights file\. Received: filepath=.*none\.weights\.h5"),
+    ("ema.ExponentialMovingAverage", "load_weights without a model", lambda t: (_model().save_weights(t / "a.weights.h5"), ExponentialMovingAverage().load_weights(t / "a.weights.h5")), ValueError, r"`model` must be a keras\.Model when the average was never used in fit\. Received: model=None"),
+    ("ema.ExponentialMovingAverage", "load_weights into an unbuilt model", lambda t: (_model().save_weights(t / "a.weights.h5"), ExponentialMovingAverage().load_weights(t / "a.weights.h5", keras.Sequential([keras.layers.Dense(2)]))), ValueError, r"`model` must be a built keras\.Model"),
+    ("ema.warmup_decay", "step 0", lambda t: warmup_decay(0, 0.999), ValueError, r"`step` must be an integer >= 1\. Received: step=0"),
+    ("ema.warmup_decay", "decay of 1", lambda t: warmup_decay(10, 1.0), ValueError, r"`decay` must be a number in \[0, 1\)\. Received: decay=1\.0"),
 ]
 
 
