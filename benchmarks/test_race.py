@@ -120,7 +120,8 @@ def test_each_machine_gets_its_own_results_folder():
     for name in stored:  # each folder holds one machine's race, named after that machine
         records = race_summary.read_records(race.RESULTS / name / "race.jsonl")
         assert race.machine_slug(records[0]["cpu"], records[0]["cores"]) == name
-        assert sorted(p.name for p in (race.RESULTS / name).iterdir()) == sorted(race.RESULT_FILES)
+        # the race's files, plus the results of other benchmarks of the same machine (ema_cost.json)
+        assert set(race.RESULT_FILES) <= {p.name for p in (race.RESULTS / name).iterdir()}
 
 
 def test_the_stored_summaries_are_what_their_records_give():

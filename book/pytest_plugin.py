@@ -21,10 +21,11 @@ _FAILED: list[str] = []
 def is_whole_suite(config) -> bool:
     """Whether this run runs every test: the ``testpaths``, nothing selected or left out."""
     option = config.option
-    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not option.collectonly
-            and not option.keyword and not option.markexpr and not option.deselect
-            and not option.ignore and not option.ignore_glob and not getattr(option, "lf", False)
-            and not getattr(option, "failedfirst", False) and not option.exitfirst and option.maxfail == 0)
+    narrowing = ("collectonly", "keyword", "markexpr", "deselect", "ignore", "ignore_glob", "lf", "failedfirst", "exitfirst")
+    # pytest's option names vary across versions: a missing one narrows nothing
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            and not any(getattr(option, name, None) for name in narrowing)
+            and not getattr(option, "maxfail", 0))
 
 
 def pytest_sessionstart(session):

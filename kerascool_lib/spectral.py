@@ -175,6 +175,7 @@ class SpectrallyNormalized(keras.layers.Wrapper):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Rebuild the wrapper from :meth:`get_config` (the caller's dict is left unchanged)."""
         config = dict(config)  # keras.layers.Wrapper.from_config pops "layer" from the caller's dict
         layer = keras.saving.deserialize_keras_object(config.pop("layer"), custom_objects=custom_objects)
         return cls(layer, **config)

@@ -24,6 +24,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: Figures in a chapter's prose that are not measurements of its run: {chapter: {figure: why}}.
 SETTINGS: dict[str, dict[str, str]] = {
     "chapters/start/getting_started": {},
+    "chapters/appendix/benchmarks": {
+        "0.6 x": "the threshold (a share of the core count) below which the race's summary flags a starved run: a setting",
+    },
 }
 
 _NUMBER = r"[+\-−]?\d+(?:[.,]\d+)*"
