@@ -12,7 +12,7 @@ papermill = pytest.importorskip("papermill", reason="papermill is not installed:
 from nbfiles import ROOT, read  # noqa: E402
 
 CHAPTER = ROOT / "chapters" / "layers" / "lambda_training_phase.ipynb"
-TIMING = re.compile(r"\d+m?s/step|\b\d+s\b")
+TIMING = re.compile(r"\d+m?s/step|\b\d+s\b|\b\d+(?:\.\d+)? s\b")
 
 
 def _numbers(path):
