@@ -18,7 +18,7 @@ NBVAL  := --nbval-lax --nbval-current-env
 
 help:
 	@echo "make book     build the book into _build/html (the main job)"
-	@echo "make test     run the whole test suite (library, notebooks, book build, pages in a browser)"
+	@echo "make test     run the whole test suite on TensorFlow, then on JAX (library, notebooks, book build, pages in a browser)"
 	@echo "make execute  re-run chapters in place in the cpu profile to refresh stored outputs (NB=path for one)"
 	@echo "make stats    after a full, passing make test: save its smoke times for the Execution statistics page"
 	@echo "make bench    race the reference models against the keras.io/posts recipes (10-25 min, quiet machine); stores benchmarks/results/<this machine>/"
@@ -44,8 +44,17 @@ book: $(VENV)/.book-installed $(WEB)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
+# One pass per Keras backend (the backend is fixed when Keras is imported): the whole suite on
+# TensorFlow, then again on JAX, where conftest.py skips, saying why, what does not depend on
+# the backend. Both passes always run; the command fails if either failed.
 test: $(VENV)/.test-installed $(WEB)
-	KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL)
+	@id=$$(date +%s); tf=0; jax=0; \
+	echo "== make test, pass 1 of 2: Keras on TensorFlow"; \
+	KERASCOOL_TEST_COMMAND=$$id KERAS_BACKEND=tensorflow KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) || tf=$$?; \
+	echo "== make test, pass 2 of 2: Keras on JAX"; \
+	KERASCOOL_TEST_COMMAND=$$id KERAS_BACKEND=jax KERASCOOL_PROFILE=smoke $(BIN)/python -m pytest -n 2 --dist loadfile $(NBVAL) || jax=$$?; \
+	echo "== make test: TensorFlow pass $$([ $$tf = 0 ] && echo passed || echo "FAILED ($$tf)"), JAX pass $$([ $$jax = 0 ] && echo passed || echo "FAILED ($$jax)")"; \
+	[ $$tf = 0 ] && [ $$jax = 0 ]
 
 execute: $(VENV)/.book-installed
 	$(BIN)/python -m book.execute --profile cpu $(NB)
@@ -70,7 +79,13 @@ colab-check:
 	test -x .venv-colab/bin/python || $(COLAB_PYTHON) -m venv .venv-colab
 	.venv-colab/bin/python -m pip install --quiet -e ".[colab]"
 	@echo "colab-check on $$(.venv-colab/bin/python --version), Keras $$(.venv-colab/bin/python -c 'import keras; print(keras.__version__)' 2>/dev/null)"
-	KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL)
+	@tf=0; jax=0; \
+	echo "== colab-check, pass 1 of 2: Keras on TensorFlow"; \
+	KERAS_BACKEND=tensorflow KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || tf=$$?; \
+	echo "== colab-check, pass 2 of 2: Keras on JAX"; \
+	KERAS_BACKEND=jax KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || jax=$$?; \
+	echo "== colab-check on $$(.venv-colab/bin/python --version): TensorFlow pass $$([ $$tf = 0 ] && echo passed || echo "FAILED ($$tf)"), JAX pass $$([ $$jax = 0 ] && echo passed || echo "FAILED ($$jax)")"; \
+	[ $$tf = 0 ] && [ $$jax = 0 ]
 
 clean:
 	rm -rf _build

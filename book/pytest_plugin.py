@@ -4,11 +4,14 @@ under ``_build/exec-stats/``).
 
 The root ``conftest.py`` loads it only where the book's tool chain is installed (the book is
 built there): a run elsewhere, e.g. ``make colab-check`` on Colab's versions, is not the
-book's. Only a run of the whole suite counts (no paths, ``-k`` or ``-m`` given).
+book's. Only a run of the whole suite counts (no paths, ``-k`` or ``-m`` given). ``make test``
+runs the suite once per Keras backend (``KERAS_BACKEND``), and each pass is recorded as such,
+with the identifier of the command both belong to (``KERASCOOL_TEST_COMMAND``).
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 import time
 
@@ -44,9 +47,12 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if not is_whole_suite(config):
         return  # a partial run says nothing about the suite's duration
+    import keras
+
     from book import stats
 
     stats.record_test_run(
         ROOT, started[0], time.perf_counter() - started[1],
         tests=session.testscollected, failed=sorted(set(_FAILED)), exitstatus=int(exitstatus),
+        backend=keras.backend.backend(), command=os.environ.get("KERASCOOL_TEST_COMMAND"),
     )

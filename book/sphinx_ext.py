@@ -245,7 +245,10 @@ def _fill_statistics(app, docname, source) -> None:
     if not STATISTICS_BLOCK.search(source[0]):
         logger.warning("the {execution-statistics} block is missing", location=docname)
         return
-    table = stats.statistics_markdown(app.srcdir, statistics_rows(app))
+    rows = statistics_rows(app)
+    for over in stats.over_cpu_budget(rows):  # a reader's wait for one page: an error with -W
+        logger.warning(f"{over}: its stored cpu run took longer than {stats.CPU_BUDGET_S:.0f} s", location=STATISTICS_PAGE)
+    table = stats.statistics_markdown(app.srcdir, rows)
     source[0] = STATISTICS_BLOCK.sub(lambda m: table, source[0], count=1)
 
 

@@ -484,7 +484,13 @@ def make_dataset(
     >>> [tuple(xb.shape) for xb, yb in ds]
     [(4, 784), (4, 784), (2, 784)]
     """
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ImportError(
+            "kc.data.make_dataset builds a tf.data pipeline, which needs TensorFlow (on any Keras "
+            "backend): pip install tensorflow. model.fit also takes the NumPy arrays directly."
+        ) from None
 
     batch_size = _checks.integer(batch_size, "batch_size", 1)
     seed = _checks.integer(seed, "seed", 0)

@@ -230,12 +230,19 @@ def choose_precision(devices: Sequence[Mapping]) -> str:
     return "float32"
 
 
-def choose_jit_compile(devices: Sequence[Mapping]) -> bool:
-    """Whether to compile training steps with XLA: on accelerators yes, on CPUs no.
+def choose_jit_compile(devices: Sequence[Mapping], backend: str = "tensorflow") -> bool:
+    """Whether to compile training steps with XLA, on the Keras ``backend`` in use.
 
-    On the 2-core CPUs the book runs on, ``jit_compile=True`` made the reference MNIST CNN's
-    training steps slower on TensorFlow, so CPU runs keep Keras's default; GPUs and TPUs gain
-    from XLA's fused kernels.
+    - **JAX**: always ``True``. There ``jit_compile=False`` runs every operation eagerly, one
+      by one (the book measured an MLP's epoch ~30x slower); ``True`` is Keras's own default.
+    - **TensorFlow**: on accelerators ``True``; on CPUs ``False``, Keras's own default there
+      (``jit_compile="auto"``): on the 2-core CPUs the book runs on, XLA made the reference
+      MNIST CNN's training steps slower, while GPUs and TPUs gain from its fused kernels.
+
+    Args:
+        devices: :func:`describe_devices` output (dicts with a ``"type"``).
+        backend: ``keras.backend.backend()``: ``"tensorflow"``, ``"jax"`` or ``"torch"``
+            (``False``: Keras does not compile PyTorch steps with XLA).
 
     Example:
 
@@ -243,8 +250,15 @@ def choose_jit_compile(devices: Sequence[Mapping]) -> bool:
     False
     >>> choose_jit_compile([{"type": "CPU"}, {"type": "GPU", "compute_capability": (7, 5)}])
     True
+    >>> choose_jit_compile([{"type": "CPU"}], backend="jax")
+    True
     """
     devices = _check_devices(devices)
+    backend = _checks.one_of(backend, "backend", ("tensorflow", "jax", "torch"))
+    if backend == "jax":
+        return True
+    if backend == "torch":
+        return False
     return any(d["type"] in ("GPU", "TPU") for d in devices)
 
 
@@ -546,7 +560,7 @@ def setup(
             f"'mixed_bfloat16'. Received: precision={precision!r}"
         ) from exc
     keras.utils.set_random_seed(seed)
-    run = Run(prof, seed, devices, chosen, choose_jit_compile(devices), _versions())
+    run = Run(prof, seed, devices, chosen, choose_jit_compile(devices, keras.backend.backend()), _versions())
     if verbose:
         _show_card(run.header(), run.record())
         sys.stdout.flush()

@@ -2,7 +2,26 @@
 
 import keras
 import numpy as np
+import pytest
 from keras import ops
+
+
+def float64_available() -> bool:
+    """Whether the Keras backend computes in float64: JAX does only with ``jax_enable_x64``."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+#: For a test of float64 math: skipped on JAX without ``jax_enable_x64`` (its default), where the
+#: layer contract's JAX subprocess checks float64 with it turned on.
+needs_float64 = pytest.mark.skipif(
+    not float64_available(),
+    reason="JAX computes in float64 only with jax_enable_x64 (off by default); the TensorFlow pass "
+           "checks float64 on JAX in a subprocess with it turned on",
+)
 
 
 class FailingSave(keras.layers.Layer):

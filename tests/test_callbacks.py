@@ -352,6 +352,7 @@ def test_a_full_disk_stops_fit_and_keeps_the_previous_best_consistent(tmp_path):
     check_a_full_disk_stops_fit_and_keeps_the_previous_best(tmp_path)
 
 
+@pytest.mark.jax_subprocess
 def test_evaluator_scenarios_on_jax(tmp_path):
     """The scenarios above, where a model trains, again on the JAX backend (set at import)."""
     script = textwrap.dedent(

@@ -163,6 +163,7 @@ def test_warmup_decay_values():
     assert warmup_decay(10**6, 0.999) == 0.999
 
 
+@pytest.mark.jax_subprocess
 def test_scenarios_on_jax(tmp_path):
     """The scenarios above on the JAX backend, where the callback must sync the step's state
     before reading the weights (an assign to a variable the step does not own is not lost: the

@@ -57,6 +57,7 @@ import pytest
 from keras import ops
 
 import kerascool_lib
+from _toys import float64_available, needs_float64
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MASK_WARNING = "does not support masking"
@@ -515,6 +516,8 @@ def test_the_contract_finds_the_library_layers():
 @pytest.mark.parametrize("name", LAYERS)
 def test_contract(name, check, request):
     _recipe(name)
+    if check == "float64" and not float64_available():
+        pytest.skip(needs_float64.kwargs["reason"])
     if check == "saving":
         result = request.getfixturevalue("saved_and_loaded")[name]
         assert result == "ok", result
@@ -522,6 +525,7 @@ def test_contract(name, check, request):
         CHECKS[check](name)
 
 
+@pytest.mark.jax_subprocess
 @pytest.mark.parametrize("check", JAX_CHECKS)
 @pytest.mark.parametrize("name", LAYERS)
 def test_contract_on_jax(name, check, request):

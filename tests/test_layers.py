@@ -17,6 +17,8 @@ from keras import ops
 from kerascool_lib import layers
 from kerascool_lib.layers import ScaledL2Normalization, SplitVector
 
+from _toys import needs_float64
+
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(16, 6)).astype("float32")
 
@@ -163,6 +165,7 @@ def test_scaled_l2_normalization_accepts_names_of_keras_objects():
     assert isinstance(layer.scale_constraint, keras.constraints.NonNeg)
 
 
+@needs_float64
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit_compile"])
 def test_scaled_l2_normalization_in_float64_computes_in_float64(jit_compile):
     """It used to compute in float32 whatever its dtype: off by 3.6e-8 from the float64 math."""

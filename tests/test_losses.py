@@ -317,6 +317,7 @@ def test_bad_label_makes_the_loss_nan_under_jit_compile(bad):
     check_compiled_nan(bad, jit_compile=True)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a TensorFlow graph; test_bad_label_on_jax covers JAX")
 def test_bad_label_makes_the_loss_nan_in_a_tf_graph_with_learned_centers():
     check_compiled_nan(7.0, alpha=None, jit_compile=False)
 

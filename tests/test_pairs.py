@@ -99,6 +99,7 @@ def test_siamese_trains_one_encoder_and_saves_with_the_loss(tmp_path):
     np.testing.assert_array_equal(loaded.predict([a, b], verbose=0), model.predict([a, b], verbose=0))
 
 
+@pytest.mark.jax_subprocess
 def test_on_jax_in_a_subprocess():
     script = textwrap.dedent("""
         import numpy as np, keras

@@ -182,6 +182,7 @@ def test_public_names():
     assert probes.__all__ == ["sub_model", "Record", "activation_statistics", "ActivationStats"]
 
 
+@pytest.mark.jax_subprocess
 def test_same_checks_on_jax():
     """The exact checks above, again on the JAX backend (set at import) in a subprocess."""
     script = textwrap.dedent(

@@ -128,6 +128,7 @@ def test_silent_bar_prints_nothing():
     assert _printed(lambda: [MeanProgbar(2, verbose=0).add(2, {"x": 1.0})]) == ""
 
 
+@pytest.mark.jax_subprocess
 def test_on_jax(tmp_path):
     pytest.importorskip("jax")
     script = r"""

@@ -53,6 +53,16 @@ def test_choose_precision(devices, expected):
 )
 def test_choose_jit_compile(devices, expected):
     assert runtime.choose_jit_compile(devices) is expected
+    assert runtime.choose_jit_compile(devices, "tensorflow") is expected
+    assert runtime.choose_jit_compile(devices, "jax") is True  # False would run JAX op by op
+    assert runtime.choose_jit_compile(devices, "torch") is False
+
+
+def test_setup_jit_compiles_on_jax_but_not_on_a_tensorflow_cpu():
+    import keras
+
+    run = runtime.setup("smoke", verbose=False)
+    assert run.jit_compile is (keras.backend.backend() == "jax")
 
 
 def test_describe_devices_on_this_machine():
@@ -100,7 +110,7 @@ def test_setup_seeds_everything_and_reports(capsys):
     out = capsys.readouterr().out
     assert "profile     smoke" in out and f"Keras {keras.__version__}" in out
     assert run.precision == "float32" and keras.mixed_precision.global_policy().name == "float32"
-    assert run.jit_compile is False and run.device.startswith("CPU")
+    assert run.jit_compile is (keras.backend.backend() == "jax") and run.device.startswith("CPU")
 
 
 def test_setup_uses_the_environment(monkeypatch):

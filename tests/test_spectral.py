@@ -82,6 +82,7 @@ def test_u_moves_only_in_training_and_the_stored_kernel_never_changes():
     assert abs(result["sigma"] - 1.0) < 1e-3
 
 
+@pytest.mark.jax_subprocess
 def test_the_same_on_jax_in_a_subprocess():
     here = namespace["case"]()
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3",

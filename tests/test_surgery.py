@@ -205,6 +205,7 @@ def test_new_layer_must_be_a_new_layer():
         replace_layer(model, "img", L.Dense(2))
 
 
+@pytest.mark.jax_subprocess
 def test_same_checks_on_jax():
     """The exact checks above, again on the JAX backend (set at import) in a subprocess."""
     script = textwrap.dedent(

@@ -141,6 +141,7 @@ def test_mask_passes_through():
     np.testing.assert_array_equal(_np(tied.compute_mask(tied(embed(tokens)), mask)), _np(mask))
 
 
+@pytest.mark.jax_subprocess
 def test_on_jax_in_a_subprocess(tmp_path):
     script = textwrap.dedent(
         """

@@ -3,8 +3,8 @@
 This is how a reader would parameterise a chapter. The test also proves the chapter is
 idempotent: its checked cells (``# NBVAL_CHECK_OUTPUT`` or the ``nbval-check-output`` tag) print exactly what the stored run
 printed, and running it changes nothing in the repository (no stray files, the notebook
-itself untouched). With nbval's run of the same chapter, every chapter runs twice per test
-session in its own folder.
+itself untouched). The kernel runs on the test process's Keras backend (``KERAS_BACKEND``), so
+``make test`` runs every chapter here on TensorFlow and on JAX; on TensorFlow nbval runs it too.
 """
 
 import subprocess
@@ -51,4 +51,6 @@ def test_chapter_runs_with_smoke_parameters(path, tmp_path, request):
     # for the book's Execution statistics page (git-ignored _build/exec-stats/), where the book
     # is built: book.pytest_plugin is loaded there (not in `make colab-check`)
     if request.config.pluginmanager.has_plugin("book.pytest_plugin"):
-        stats.record_smoke_run(ROOT, toc.docname(path, ROOT), seconds)
+        import keras
+
+        stats.record_smoke_run(ROOT, toc.docname(path, ROOT), seconds, keras.backend.backend())

@@ -58,7 +58,7 @@ def test_the_snapshot_has_a_smoke_time_for_every_chapter():
     """Adding a chapter means saving a new snapshot from a full test run (``make stats``)."""
     snapshot = stats.snapshot_test_run(ROOT)
     assert snapshot is not None, f"{stats.SNAPSHOT} is missing: run `make test`, then `make stats`"
-    missing = [d for d in DOCNAMES if d not in snapshot["chapters"]]
+    missing = [f"{d} ({b})" for d in DOCNAMES for b in stats.BACKENDS if b not in snapshot["chapters"].get(d, {})]
     assert missing == [], "chapters without a recorded smoke run: run `make test`, then `make stats`"
 
 
@@ -80,10 +80,18 @@ def test_chapter_row_reads_the_title_and_the_run_card(tmp_path):
         stats.chapter_row("chapters/a/c", path)
 
 
-def _full_run(root, failed=(), exitstatus=0, started=None):
+def _full_run(root, failed=(), exitstatus=0, started=None, backends=stats.BACKENDS, command="make-test-1"):
+    """Record one test command: a pass per backend, the first with ``failed`` and ``exitstatus``."""
     started = time.time() - 5 if started is None else started
-    stats.record_test_run(root, started, 61.0, tests=100, failed=list(failed), exitstatus=exitstatus)
+    for i, backend in enumerate(backends):
+        stats.record_test_run(root, started + i, 61.0, tests=100, failed=list(failed) if i == 0 else [],
+                              exitstatus=exitstatus if i == 0 else 0, backend=backend, command=command)
     return started
+
+
+def _smoke(root, chapter, seconds, backends=stats.BACKENDS):
+    for backend in backends:
+        stats.record_smoke_run(root, chapter, seconds, backend)
 
 
 def test_a_full_test_run_keeps_only_the_smoke_records_it_wrote(tmp_path):
@@ -91,43 +99,54 @@ def test_a_full_test_run_keeps_only_the_smoke_records_it_wrote(tmp_path):
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     _full_run(tmp_path)
     stats.record_smoke_run(tmp_path, "chapters/a/new", 12.34)
+    stats.record_smoke_run(tmp_path, "chapters/a/new", 20.0, "jax")
     run = stats.local_test_run(tmp_path)
-    assert run["chapters"] == {"chapters/a/new": 12.3}
-    assert run["seconds"] == 61.0 and run["tests"] == 100 and run["failed"] == 0
+    assert run["chapters"] == {"chapters/a/new": {"tensorflow": 12.3, "jax": 20.0}}
+    assert run["seconds"] == 122.0 and run["tests"] == 200 and run["failed"] == 0
+    assert list(run["passes"]) == ["tensorflow", "jax"] and run["passes"]["jax"]["seconds"] == 61.0
+
+
+def test_passes_of_another_test_command_are_not_combined(tmp_path):
+    _full_run(tmp_path, started=time.time() - 100, command="older")
+    _full_run(tmp_path, backends=("jax",), command="newer")  # e.g. one pass run again by hand
+    run = stats.local_test_run(tmp_path)
+    assert list(run["passes"]) == ["jax"] and run["tests"] == 100
 
 
 def test_no_local_run_and_no_snapshot(tmp_path):
     assert stats.local_test_run(tmp_path) is None
     assert stats.latest_test_run(tmp_path) is None
     text = stats.statistics_markdown(tmp_path, [("chapters/a/b", "B", CARD)])
-    assert "no full test run is recorded yet" in text and "| not run | — |" in text
+    assert "no full test run is recorded yet" in text and "| not run | not run | — | — |" in text
 
 
 def test_save_snapshot_and_the_newest_run_wins(tmp_path):
     _full_run(tmp_path, started=time.time() - 100)
-    stats.record_smoke_run(tmp_path, "chapters/a/b", 20.0)
+    _smoke(tmp_path, "chapters/a/b", 20.0)
     path = stats.save_snapshot(tmp_path, ["chapters/a/b"])
     assert path == tmp_path / stats.SNAPSHOT
-    assert json.loads(path.read_text())["chapters"] == {"chapters/a/b": 20.0}
-    (tmp_path / stats.LOCAL_DIR / "test-run.json").unlink()  # a fresh clone: only the snapshot
+    assert json.loads(path.read_text())["chapters"] == {"chapters/a/b": {"tensorflow": 20.0, "jax": 20.0}}
+    for record in (tmp_path / stats.LOCAL_DIR).glob("test-run-*.json"):
+        record.unlink()  # a fresh clone: only the snapshot
     assert "snapshot" in stats.latest_test_run(tmp_path)["source"]
-    _full_run(tmp_path)  # a newer local run
+    _full_run(tmp_path, command="make-test-2")  # a newer local run
     assert "checkout" in stats.latest_test_run(tmp_path)["source"]
 
 
 @pytest.mark.parametrize(
-    "failed, exitstatus, smoke, message",
+    "failed, exitstatus, smoke, backends, message",
     [
-        (["tests/test_x.py::test_y"], 1, ["chapters/a/b"], r"failed: tests/test_x.py::test_y"),
-        ([], 2, ["chapters/a/b"], r"exit status 2; failed: none reported"),
-        ([], 0, [], r"no smoke time for: chapters/a/b"),
+        (["tests/test_x.py::test_y"], 1, ["chapters/a/b"], stats.BACKENDS, r"failed: tests/test_x.py::test_y"),
+        ([], 2, ["chapters/a/b"], stats.BACKENDS, r"exit status 2; failed: none reported"),
+        ([], 0, [], stats.BACKENDS, r"no smoke time for: chapters/a/b \(tensorflow\), chapters/a/b \(jax\)"),
+        ([], 0, ["chapters/a/b"], ("tensorflow",), r"no pass on: jax"),
     ],
-    ids=["a test failed", "interrupted", "a chapter did not run"],
+    ids=["a test failed", "interrupted", "a chapter did not run", "one backend only"],
 )
-def test_save_snapshot_refuses_an_incomplete_run(tmp_path, failed, exitstatus, smoke, message):
-    _full_run(tmp_path, failed=failed, exitstatus=exitstatus)
+def test_save_snapshot_refuses_an_incomplete_run(tmp_path, failed, exitstatus, smoke, backends, message):
+    _full_run(tmp_path, failed=failed, exitstatus=exitstatus, backends=backends)
     for chapter in smoke:
-        stats.record_smoke_run(tmp_path, chapter, 1.0)
+        _smoke(tmp_path, chapter, 1.0, backends)
     with pytest.raises(ValueError, match=message):
         stats.save_snapshot(tmp_path, ["chapters/a/b"])
     assert not (tmp_path / stats.SNAPSHOT).exists()
@@ -135,7 +154,7 @@ def test_save_snapshot_refuses_an_incomplete_run(tmp_path, failed, exitstatus, s
 
 def test_save_snapshot_accepts_a_run_whose_only_failure_was_the_missing_snapshot(tmp_path):
     _full_run(tmp_path, failed=[stats.SNAPSHOT_TEST], exitstatus=1)
-    stats.record_smoke_run(tmp_path, "chapters/a/b", 1.0)
+    _smoke(tmp_path, "chapters/a/b", 1.0)
     stats.save_snapshot(tmp_path, ["chapters/a/b"])
     text = stats.statistics_markdown(tmp_path, [("chapters/a/b", "B", CARD)])
     assert "all passed but the check that this snapshot exists" in text
@@ -147,18 +166,33 @@ def test_no_test_run_is_recorded_without_a_finished_run(tmp_path):
 
 
 def test_the_page_flags_what_is_over_budget(tmp_path):
-    stats.record_test_run(tmp_path, time.time() - 5, 25 * 60.0, tests=10, failed=[], exitstatus=0)
+    for i, (backend, seconds) in enumerate([("tensorflow", 15 * 60.0), ("jax", 10 * 60.0)]):
+        stats.record_test_run(tmp_path, time.time() - 5 + i, seconds, tests=10, failed=[], exitstatus=0,
+                              backend=backend, command="c")
     stats.record_smoke_run(tmp_path, "chapters/a/fast", 44.9)
-    stats.record_smoke_run(tmp_path, "chapters/a/slow", 45.1)
-    record = CARD
-    text = stats.statistics_markdown(tmp_path, [("chapters/a/fast", "Fast", record), ("chapters/a/slow", "Slow", record)])
+    stats.record_smoke_run(tmp_path, "chapters/a/fast", 30.0, "jax")
+    stats.record_smoke_run(tmp_path, "chapters/a/slow", 20.0)
+    stats.record_smoke_run(tmp_path, "chapters/a/slow", 45.1, "jax")
+    slow_cpu = {**CARD, "wall_time_s": 300.1}
+    text = stats.statistics_markdown(tmp_path, [("chapters/a/fast", "Fast", CARD), ("chapters/a/slow", "Slow", slow_cpu)])
     rows = [line for line in text.splitlines() if line.startswith("| {doc}")]
-    assert rows[0].endswith("| 44.9 s | yes |") and rows[1].endswith("| 45.1 s | **no** |")
+    assert rows[0].endswith("| 44.9 s | 30.0 s | yes | TensorFlow, JAX |")
+    assert rows[1].endswith("| 20.0 s | 45.1 s | **no** | TensorFlow, JAX |")
+    assert "| cpu, TensorFlow | 12.5 s | yes |" in rows[0] and "| 300.1 s | **no** |" in rows[1]
     assert "{doc}`Fast </chapters/a/fast>`" in rows[0]
     assert "test accuracy 0.9912, ece 0.0132" in rows[0]  # as the run card shows them (4 digits)
-    assert "25 min 00 s: **over** the 20 min 00 s budget" in text
+    assert "| Smoke, TensorFlow | Smoke, JAX |" in text
+    assert "25 min 00 s (TensorFlow 15 min 00 s (10 tests); JAX 10 min 00 s (10 tests)): **over** the 20 min 00 s budget" in text
     assert "1 chapter(s) over the 45 s smoke budget" in text
-    assert "2 chapters, 25 s of wall time" in text
+    assert "2 chapters, 5 min 13 s of wall time" in text and "1 chapter(s) over the 5 min budget" in text
+    assert stats.over_cpu_budget([("chapters/a/fast", "Fast", CARD), ("chapters/a/slow", "Slow", slow_cpu)]) == ["chapters/a/slow"]
+
+
+def test_a_chapter_checked_on_one_backend_only_says_so(tmp_path):
+    _full_run(tmp_path)
+    stats.record_smoke_run(tmp_path, "chapters/a/b", 10.0)  # its JAX run failed: nothing recorded
+    text = stats.statistics_markdown(tmp_path, [("chapters/a/b", "B", CARD)])
+    assert "| 10.0 s | not run | yes | TensorFlow |" in text
 
 
 @pytest.mark.parametrize(
@@ -173,6 +207,11 @@ def test_the_page_flags_what_is_over_budget(tmp_path):
 def test_record_smoke_run_refuses_bad_input(tmp_path, chapter, seconds, message):
     with pytest.raises(ValueError, match=message):
         stats.record_smoke_run(tmp_path, chapter, seconds)
+
+
+def test_record_smoke_run_refuses_an_unknown_backend(tmp_path):
+    with pytest.raises(ValueError, match=r"`backend` must be one of .* Received: 'numpy'"):
+        stats.record_smoke_run(tmp_path, "chapters/a/b", 1.0, "numpy")
 
 
 def test_machine_reads_cpuinfo_and_falls_back_to_platform(monkeypatch):

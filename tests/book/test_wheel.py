@@ -87,13 +87,18 @@ def test_the_wheel_requires_nothing_of_the_book(wheel):
     requirements = [Requirement(r) for r in _metadata(wheel).get_all("Requires-Dist")]
     unconditional = {canonicalize_name(r.name) for r in requirements if not r.marker or "extra" not in str(r.marker)}
     assert {"keras", "numpy"} <= unconditional
+    assert "tensorflow" not in unconditional and "jax" not in unconditional  # a backend is an extra
+    extras = {str(r.marker).split('"')[1] for r in requirements if r.marker and "extra" in str(r.marker)}
+    assert {"tensorflow", "jax"} <= extras
     assert not BOOK_DISTRIBUTIONS & unconditional, BOOK_DISTRIBUTIONS & unconditional
 
 
-def _dependency_closure(requirements) -> set[str]:
-    """The distributions the requirements pull in, as installed here (markers evaluated, no extras)."""
+def _dependency_closure(requirements, extra: str = "") -> set[str]:
+    """The distributions the requirements pull in, as installed here (markers evaluated, with
+    the one ``extra`` asked for, e.g. ``kerascool-lib[tensorflow]``; none for ``""``)."""
     environment = default_environment()
-    seen, todo = set(), [r for r in requirements if not r.marker or r.marker.evaluate({**environment, "extra": ""})]
+    seen, todo = set(), [r for r in requirements
+                         if not r.marker or any(r.marker.evaluate({**environment, "extra": e}) for e in {"", extra})]
     while todo:
         requirement = todo.pop()
         name = canonicalize_name(requirement.name)
@@ -124,6 +129,9 @@ IMPORT_CHECK = textwrap.dedent("""\
 
 
     sys.meta_path.insert(0, Blocked())
+    # the declared dependencies first, with whatever they import themselves when installed (e.g.
+    # TensorFlow imports SciPy and JAX if present): only what kerascool_lib adds is checked
+    import ipywidgets, keras, matplotlib.pyplot, numpy
     before = set(sys.modules)
     import kerascool_lib
 
@@ -160,15 +168,64 @@ def test_importing_the_wheel_needs_only_its_declared_dependencies(wheel, tmp_pat
     assert noise == [], "importing kerascool_lib wrote to stderr (beyond TensorFlow's start-up log)"
     found = json.loads(report.read_text())
     assert pathlib.Path(found["file"]).is_relative_to(site), "the wheel's files were imported, not the checkout's"
-    allowed = _dependency_closure([Requirement(r) for r in _metadata(wheel).get_all("Requires-Dist")])
-    inside = [os.path.normpath(p) + os.sep for p in (site, *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")))]
+    # Keras here runs on TensorFlow: the reader installed kerascool-lib[tensorflow]
+    allowed = _dependency_closure([Requirement(r) for r in _metadata(wheel).get_all("Requires-Dist")], "tensorflow")
+    paths = sysconfig.get_paths()
+    inside = [os.path.normpath(p) + os.sep for p in (site, paths["stdlib"], paths["platstdlib"])]
+    # in a virtual environment platstdlib is the environment's lib/pythonX.Y, which holds site-packages
+    installed = tuple(os.path.normpath(paths[k]) + os.sep for k in ("purelib", "platlib"))
     owners = _owners()
     outside = {}
     for module, file in found["loaded"].items():
         path = os.path.normpath(os.path.abspath(file))
-        if path.startswith(tuple(inside)):  # the wheel's own files, or the standard library
+        if path.startswith(tuple(inside)) and not path.startswith(installed):  # the wheel's own files, or the standard library
             continue
         owner = owners.get(path)
         if owner not in allowed:
             outside[module] = owner or path
     assert outside == {}, f"modules imported from outside the declared dependencies: {outside}"
+
+
+JAX_READER = textwrap.dedent("""\
+    import importlib.abc, sys
+
+    class Blocked(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "tensorflow":
+                raise ModuleNotFoundError(f"{name} is blocked: a JAX reader need not install it", name=name)
+
+    sys.meta_path.insert(0, Blocked())
+    import keras
+    import numpy as np
+
+    import kerascool_lib as kc
+
+    assert keras.backend.backend() == "jax"
+    run = kc.setup("smoke", verbose=False)
+    splits = kc.data.mnist_splits("flat", train_size=256, val_size=64, test_size=64)
+    model = kc.models.mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=run.jit_compile)
+    model.fit(splits.x_train, splits.y_train, batch_size=64, epochs=1, verbose=0,
+              callbacks=[kc.ema.ExponentialMovingAverage(decay=0.9)])
+    try:
+        kc.data.make_dataset(splits.x_train, splits.y_train)
+    except ImportError as err:
+        assert "TensorFlow" in str(err), err
+    else:
+        raise AssertionError("make_dataset built a tf.data pipeline without TensorFlow")
+    assert "tensorflow" not in sys.modules
+    print("jax reader ok", run.jit_compile, run.versions.get("tensorflow"))
+""")
+
+
+def test_a_jax_reader_needs_no_tensorflow(tmp_path):
+    """A reader on JAX installs ``kerascool-lib[jax]``: no TensorFlow. With TensorFlow blocked,
+    the library imports, sets up a run, loads MNIST, trains with a library callback, and its one
+    TensorFlow-only helper says what it needs."""
+    pytest.importorskip("jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", JAX_READER], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "jax reader ok True None", result.stdout
