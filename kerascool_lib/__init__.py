@@ -43,6 +43,8 @@ Modules, one concept each:
   step, lent to the model inside a ``with`` block (restored on exceptions), saved on their own.
 - :mod:`kerascool_lib.experiments`: run named variants over seeds; tables of mean, min-max, wins
   and paired differences; a stepper over the runs.
+- :mod:`kerascool_lib.distribute`: data parallelism on TensorFlow and JAX: simulated devices, a
+  ``with`` block that trains on several devices, the replica count a hand-made loss divides by.
 - :mod:`kerascool_lib.bench`: honest training benchmarks: FLOPs from layer shapes, the
   machine's matmul rate, epoch clocks that keep evaluation out of the timed span.
 - :mod:`kerascool_lib.source`: show library code inside a chapter.
@@ -53,6 +55,7 @@ from kerascool_lib import (
     bench,
     callbacks,
     data,
+    distribute,
     ema,
     experiments,
     feeding,
@@ -86,6 +89,7 @@ __all__ = [
     "bench",
     "callbacks",
     "data",
+    "distribute",
     "ema",
     "experiments",
     "feeding",

@@ -7,7 +7,11 @@
   versus processes, or on the order in which the workers finish.
 - :func:`generator` and :func:`tf_data`: the same batches as a plain Python generator and as a
   ``tf.data`` pipeline (TensorFlow only), for comparison.
-- :class:`IndexLog`: a thread-safe record of the sample ids a model saw, epoch by epoch.
+- :func:`build_before_fit`: build a model on one batch read in the main process, so that ``fit``
+  does not take a batch from the workers' queue before the first epoch (on JAX it does, and the
+  read-ahead batches then spill into the epochs: some samples twice, some not at all).
+- :class:`IndexLog`: a thread-safe record of the sample ids a model saw, epoch by epoch, and
+  :func:`trained_ids`, which fills one from a probe model's training steps.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from kerascool_lib import _checks
 
-__all__ = ["random_shifts", "AugmentedMnist", "generator", "tf_data", "IndexLog"]
+__all__ = ["random_shifts", "AugmentedMnist", "generator", "tf_data", "build_before_fit", "IndexLog", "trained_ids"]
 
 
 def random_shifts(images, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
@@ -70,8 +74,10 @@ class AugmentedMnist(keras.utils.PyDataset):
     epoch's permutation comes from ``np.random.default_rng([seed, e])`` and the batch's shifts
     from ``np.random.default_rng([seed, e, i])``. No generator is shared between calls, so two
     threads, two processes or one worker produce the same batches. ``on_epoch_end`` (run by
-    Keras in the main process) only increments the epoch counter; worker processes get the new
-    value because Keras starts a new pool each epoch.
+    Keras in the main process, with no worker running) only increments the epoch counter;
+    worker processes get the new value because Keras starts a new pool each epoch. ``fit``
+    also calls ``on_epoch_end`` once before its first epoch, so its epoch ``k`` reads the
+    dataset's epoch ``k + 1``: any epoch's shuffle is as good as another.
 
     Args:
         x: images, ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, any numeric dtype.
@@ -141,7 +147,7 @@ class AugmentedMnist(keras.utils.PyDataset):
             time.sleep(self.delay)
         images = images[..., None]
         if self.with_ids:
-            return {"image": images, "id": ids.astype("int64")}, self.y[ids]
+            return {"image": images, "id": ids.astype("int32")}, self.y[ids]
         return images, self.y[ids]
 
     def __getitem__(self, index):
@@ -211,6 +217,53 @@ def tf_data(dataset: AugmentedMnist, epochs: int, parallel_calls: int = 1):
     return pairs.map(load, num_parallel_calls=parallel_calls, deterministic=True).prefetch(2)
 
 
+def build_before_fit(model, dataset):
+    """Build a compiled model, its loss and its metrics on ``dataset[0]``, read in this process.
+
+    A ``PyDataset`` with workers starts filling a queue of batches as soon as Keras asks for
+    the first one. On JAX (and on TensorFlow inside a ``tf.distribute`` strategy), ``fit``
+    builds an unbuilt model from the first batch of its input, before the first epoch; the
+    batches the workers read ahead meanwhile are kept and served at the start of the next
+    epoch, and so on: every epoch then ends with batches of the next pass, some samples are
+    trained on twice and others not at all. A model that is already built makes ``fit`` skip
+    that read. The model, its loss and its metrics are computed once on the batch, eagerly: the
+    weights do not change.
+
+    Args:
+        model: a compiled ``keras.Model``.
+        dataset: a ``keras.utils.PyDataset``; its batch 0 is read here, outside the workers.
+
+    Returns:
+        ``model``, built.
+
+    Raises:
+        ValueError: if ``model`` is not a compiled ``keras.Model`` or ``dataset`` is not a
+            ``PyDataset`` with at least one batch.
+
+    Example:
+
+    >>> ds = AugmentedMnist(np.zeros((8, 28, 28), "uint8"), np.arange(8), batch_size=4)
+    >>> model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
+    >>> model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> build_before_fit(model, ds).built
+    True
+    """
+    _checks.model(model, "model")
+    if not getattr(model, "compiled", False):
+        raise _checks.fail("model", "a compiled keras.Model (call model.compile first)", f"model={model.name!r}, not compiled")
+    _checks.instance(dataset, "dataset", keras.utils.PyDataset, "a keras.utils.PyDataset")
+    if not dataset.num_batches:
+        raise _checks.fail("dataset", "a PyDataset with at least one batch", f"num_batches={dataset.num_batches}")
+    batch = dataset[0]
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
+    y_pred = model(x, training=False)  # eagerly: no step is traced or compiled, nothing is trained
+    model.compute_loss(x, y, y_pred, sample_weight, training=False)
+    model.compute_metrics(x, y, y_pred, sample_weight)  # fit resets the metrics it updates
+    return model
+
+
 class IndexLog:
     """A thread-safe record of sample ids, epoch by epoch, to check what a model saw.
 
@@ -221,8 +274,8 @@ class IndexLog:
 
     >>> log = IndexLog(4)
     >>> log.new_epoch(); log.record([2, 0]); log.record([1, 3])
-    >>> log.counts().tolist(), log.exactly_once()
-    ([[1, 1, 1, 1]], True)
+    >>> log.counts().tolist(), log.exactly_once(), [b.tolist() for b in log.batches(0)]
+    ([[1, 1, 1, 1]], True, [[2, 0], [1, 3]])
     """
 
     def __init__(self, num_samples: int):
@@ -245,6 +298,14 @@ class IndexLog:
                 raise _checks.fail("record", "called after new_epoch()", "no epoch started")
             self._epochs[-1].append(ids.copy())
 
+    def batches(self, epoch: int) -> list[np.ndarray]:
+        """The ids of each batch of ``epoch`` (negative counts from the end), in the order recorded."""
+        with self._lock:
+            if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) \
+                    or not -len(self._epochs) <= epoch < len(self._epochs):
+                raise _checks.fail("epoch", f"an integer in [{-len(self._epochs)}, {len(self._epochs)})", value=epoch)
+            return [ids.copy() for ids in self._epochs[epoch]]
+
     def counts(self) -> np.ndarray:
         """An ``(epochs, num_samples)`` array: how often each sample was recorded in each epoch."""
         with self._lock:
@@ -255,3 +316,70 @@ class IndexLog:
         """True if at least one epoch was recorded and every sample appeared once in every epoch."""
         counts = self.counts()
         return bool(counts.size and (counts == 1).all())
+
+
+class _RecordIds(keras.layers.Layer):
+    """Passes its input through; in training steps, writes it to an :class:`IndexLog`."""
+
+    def __init__(self, log, **kwargs):
+        super().__init__(**kwargs)
+        self.log = log
+
+    def call(self, ids, training=None):
+        if training:
+            self.log.record(keras.ops.convert_to_numpy(ids))
+        return ids
+
+
+def trained_ids(dataset: AugmentedMnist, epochs: int = 2, build_first: bool = True, shuffle: bool = True) -> IndexLog:
+    """Fit a tiny probe model on ``dataset`` and log the sample ids its training steps received.
+
+    Counting calls of ``__getitem__`` misleads: Keras reads batches it never trains on (to
+    learn the shapes, to build the model, to fill its queue ahead). So the count is made inside
+    the model: the dataset hands out its sample ids (``with_ids=True``) as a second input, a
+    layer records them in every training step (the model runs eagerly for that), and a callback
+    starts a new epoch in the log at each epoch. The model is a softmax regression; the
+    recording layer is joined to its output (times zero), so that it runs in every step.
+
+    Args:
+        dataset: an :class:`AugmentedMnist` with ``with_ids=True`` and integer labels from 0,
+            its workers as you want them.
+        epochs: epochs to train.
+        build_first: build the model with :func:`build_before_fit` before ``fit``; False lets
+            ``fit`` build it from the first batch it gets, as it does by default.
+        shuffle: ``fit``'s ``shuffle``: the order of the batches in each epoch is random.
+
+    Returns:
+        An :class:`IndexLog` with one epoch per training epoch.
+
+    Raises:
+        ValueError: if ``dataset`` is not an :class:`AugmentedMnist` with ``with_ids=True``, or
+            on a bad ``epochs``, ``build_first`` or ``shuffle``.
+
+    Example:
+
+    >>> x, y = np.zeros((10, 28, 28), "uint8"), np.arange(10)
+    >>> log = trained_ids(AugmentedMnist(x, y, batch_size=4, with_ids=True, workers=2), epochs=2)
+    >>> log.counts().shape, log.exactly_once()
+    ((2, 10), True)
+    """
+    _checks.instance(dataset, "dataset", AugmentedMnist, "an AugmentedMnist")
+    if not dataset.with_ids:
+        raise _checks.fail("dataset", "an AugmentedMnist with with_ids=True", "with_ids=False")
+    epochs = _checks.integer(epochs, "epochs", 1)
+    build_first = _checks.boolean(build_first, "build_first")
+    shuffle = _checks.boolean(shuffle, "shuffle")
+    log = IndexLog(len(dataset.x))
+    image = keras.Input((*dataset.x.shape[1:3], 1), name="image")
+    ids = keras.Input((), dtype="int32", name="id")
+    classes = int(np.max(dataset.y)) + 1
+    probs = keras.layers.Dense(classes, activation="softmax")(keras.layers.Flatten()(image))
+    seen = _RecordIds(log)(ids)
+    out = keras.layers.Lambda(lambda t: t[0] + 0.0 * keras.ops.cast(keras.ops.expand_dims(t[1], -1), t[0].dtype))([probs, seen])
+    model = keras.Model({"image": image, "id": ids}, out)
+    model.compile("sgd", "sparse_categorical_crossentropy", run_eagerly=True)
+    if build_first:
+        build_before_fit(model, dataset)
+    new_epoch = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: log.new_epoch())
+    model.fit(dataset, epochs=epochs, shuffle=shuffle, callbacks=[new_epoch], verbose=0)
+    return log

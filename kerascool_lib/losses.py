@@ -27,6 +27,7 @@ import numpy as np
 from keras import ops
 
 from kerascool_lib import _checks
+from kerascool_lib.distribute import _add_loss, sum_over_replicas
 
 __all__ = ["CenterLoss"]
 
@@ -81,7 +82,10 @@ class CenterLoss(keras.layers.Layer):
     - ``alpha`` in (0, 1]: ``centers`` is non-trainable and updated in ``call`` by the rule of
       Wen et al. (their eq. 4): for each class ``j`` in the batch,
       ``c_j ← c_j − alpha · Σ_{i: y_i=j} (c_j − f_i) / (1 + n_j)``, with ``n_j`` its count in
-      the batch. The loss of a step uses the centers from before its update.
+      the batch. The loss of a step uses the centers from before its update. Under a
+      TensorFlow strategy the sums are taken over all replicas
+      (:func:`kerascool_lib.distribute.sum_over_replicas`), so every copy of the centers
+      moves alike.
 
     ``lamb`` is a non-trainable scalar weight of the layer, not a Python float: assign it
     (``layer.lamb.assign(0.1)``, or with :class:`~kerascool_lib.callbacks.VariableScheduler`)
@@ -238,16 +242,18 @@ class CenterLoss(keras.layers.Layer):
         else:
             loss = ops.sum(weight * per_sample) / ops.maximum(ops.sum(weight), 1.0)
         loss = ops.where(bad, ops.cast(float("nan"), dtype), loss)
-        self.add_loss(ops.cast(self.lamb, dtype) * loss)
         if self.alpha is not None:
             # Wen et al., eq. 4: Δc_j = Σ_{y_i = j} (c_j − f_i) / (1 + n_j); c_j ← c_j − α Δc_j.
             one_hot = ops.one_hot(labels, self.num_classes, dtype=dtype)  # (batch, K)
             if weight is not None:
                 one_hot = one_hot * weight[:, None]  # a masked sample counts for no class
-            counts = ops.sum(one_hot, axis=0)[:, None]  # n_j, (K, 1)
-            summed = ops.matmul(ops.transpose(one_hot), ops.stop_gradient(diff))  # Σ (f_i − c_j)
+            # over the whole batch, also when a TensorFlow strategy splits it between replicas
+            counts = sum_over_replicas(ops.sum(one_hot, axis=0)[:, None])  # n_j, (K, 1)
+            summed = sum_over_replicas(ops.matmul(ops.transpose(one_hot), ops.stop_gradient(diff)))  # Σ (f_i − c_j)
+            bad_anywhere = sum_over_replicas(ops.cast(bad, dtype)) > 0
             delta = -summed / (1.0 + counts)
-            self.centers.assign(ops.where(bad, centers, centers - self.alpha * delta))
+            self.centers.assign(ops.where(bad_anywhere, centers, centers - self.alpha * delta))
+        _add_loss(self, ops.cast(self.lamb, dtype) * loss)  # after the exchange between replicas
         return features
 
     @staticmethod

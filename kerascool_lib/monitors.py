@@ -24,6 +24,7 @@ import keras
 from keras import ops
 
 from kerascool_lib import _checks
+from kerascool_lib.distribute import _on_read_weight
 
 __all__ = ["TrackMean", "Monitored"]
 
@@ -59,6 +60,9 @@ class TrackMean(keras.layers.Layer):
 
     Only the last call of the step is reported: do not share one ``TrackMean`` between two
     branches. The statistic includes masked (padded) steps; the mask itself is passed on.
+    Under a TensorFlow strategy each replica writes its share of the batch, and the two
+    weights, synchronized on read like a metric's variables, read as the whole batch's sum and
+    count outside the step; the metric is the one a single device reports.
 
     Args:
         fn: the statistic, computed on the whole batch tensor: one of ``"squared_norm"`` (the
@@ -96,8 +100,10 @@ class TrackMean(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        self.batch_total = self.add_weight(shape=(), initializer="zeros", trainable=False, name="batch_total")
-        self.batch_count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="batch_count")
+        # Under a TensorFlow strategy each replica writes its share of the batch; read outside
+        # the step, the weights hold the sum over the replicas: the whole batch's.
+        self.batch_total = _on_read_weight(self, "batch_total", "sum")
+        self.batch_count = _on_read_weight(self, "batch_count", "sum")
 
     def call(self, inputs):
         values = self._fn(inputs)
@@ -168,7 +174,11 @@ class Monitored(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Add each :class:`TrackMean` layer's last batch to its metric, then compute the loss
         as ``keras.Model.compute_loss`` does."""
+        # Under a TensorFlow strategy this runs once per replica: each adds its own share of
+        # the batch (unscaled values, weighed by its count), and the trackers sum the replicas.
         for layer, tracker in zip(self._tracked, self.monitor_trackers):
             count = ops.maximum(layer.batch_count, 1.0)  # never 0/0, even before the first call
             tracker.update_state(layer.batch_total / count, sample_weight=layer.batch_count)
+        # Keras's loss, already divided by the number of replicas (distribute.num_replicas()),
+        # as the training step expects: nothing is added to it here.
         return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)

@@ -27,6 +27,7 @@ import numpy as np
 from keras import ops
 
 from kerascool_lib import _checks
+from kerascool_lib.distribute import _on_read_weight
 
 __all__ = ["sub_model", "Record", "activation_statistics", "ActivationStats"]
 
@@ -134,7 +135,8 @@ class Record(keras.layers.Layer):
 
     Attributes:
         value: the statistic of the last call, shape ``(features,)``, in the variable dtype
-            (float32 under mixed precision).
+            (float32 under mixed precision). Under a TensorFlow strategy, the mean of the
+            replicas' statistics (the whole batch's when it splits evenly and has no mask).
         count: the number of calls recorded (an int32 variable).
 
     Example:
@@ -158,8 +160,9 @@ class Record(keras.layers.Layer):
                 "`Record` needs inputs of rank >= 2 with a known last axis (the features). "
                 f"Received: input_shape={tuple(input_shape)}"
             )
-        self.value = self.add_weight(name="value", shape=(input_shape[-1],), initializer="zeros",
-                                     trainable=False, autocast=False)
+        # each replica of a TensorFlow strategy writes its share's statistic; read outside the
+        # step, the mean over the replicas (the whole batch's, for equal shares and no mask)
+        self.value = _on_read_weight(self, "value", "mean", shape=(input_shape[-1],))
         self.count = self.add_weight(name="count", shape=(), initializer="zeros", dtype="int32", trainable=False)
 
     def call(self, inputs, mask=None):

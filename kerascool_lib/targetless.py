@@ -29,6 +29,7 @@ import numpy as np
 from keras import ops
 
 from kerascool_lib import _checks
+from kerascool_lib.distribute import _add_loss
 
 __all__ = ["ReconstructionLoss", "RequireLoss"]
 
@@ -161,7 +162,7 @@ class ReconstructionLoss(keras.layers.Layer):
         else:
             weights = ops.cast(mask, self.dtype)
             loss = ops.sum(error * weights) / ops.maximum(ops.sum(weights), 1.0)
-        self.add_loss(self.weight * loss)
+        _add_loss(self, self.weight * loss)  # self.add_loss, safe under a TensorFlow strategy
         return reconstruction
 
     def compute_mask(self, inputs, mask=None):

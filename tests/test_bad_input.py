@@ -30,6 +30,7 @@ import kerascool_lib
 from kerascool_lib import (
     bench,
     data,
+    distribute,
     experiments,
     feeding,
     metrics,
@@ -76,6 +77,7 @@ NO_INPUT = {
     "metrics.FeatureVariance": "a named tuple that feature_variance returns (its cases)",
     "plots.STYLE": "a constant",
     "callbacks.LearningRateRecorder": "takes no arguments",
+    "distribute.num_replicas": "takes no arguments",
 }
 
 CPU = {"type": "CPU", "name": "cpu", "compute_capability": None}
@@ -301,6 +303,8 @@ SIGS = [
     Sig("bench.EpochClock", _with({"x_eval": np.zeros((4, 4)), "y_eval": np.zeros(4)}, bench.EpochClock), {
         "target": INTERVAL(0, 1, low_open=True), "stop_at_target": BOOL, "batch_size": INT_MIN_1}),
     Sig("plots.digit_grid", _with({"images": IMAGES}, plots.digit_grid), {"ncols": INT_MIN_1, "max_images": INT_MIN_1}),
+    Sig("distribute.simulate_devices", _with({}, distribute.simulate_devices), {"count": INT_MIN_1}),
+    Sig("distribute.sync_batch_norm", _with({}, distribute.sync_batch_norm), {"model": MODEL}),
 ]
 
 
@@ -349,6 +353,7 @@ ROWS = [
     ("runtime.choose_precision", "entry not a dict", lambda t: runtime.choose_precision([None]), ValueError, r"`devices` entries must be dicts .* Received: None"),
     ("runtime.choose_jit_compile", "devices a string", lambda t: runtime.choose_jit_compile("CPU"), ValueError, r"`devices` must be a list of dicts"),
     ("runtime.choose_jit_compile", "unknown device type", lambda t: runtime.choose_jit_compile([{"type": "QPU"}]), ValueError, r"Received: \{'type': 'QPU'\}"),
+    ("runtime.choose_jit_compile", "unknown backend", lambda t: runtime.choose_jit_compile([], "numpy"), ValueError, r"`backend` must be one of"),
     ("runtime.setup", "unknown profile", lambda t: runtime.setup("tiny", verbose=False), ValueError, r"`profile` must be one of \['cpu', 'full', 'smoke'\]. Received: profile='tiny'"),
     ("runtime.setup", "unknown precision", lambda t: runtime.setup("smoke", precision="float8", verbose=False), ValueError, r"`precision` must be a Keras dtype policy .* Received: precision='float8'"),
     ("runtime.Profile", "empty name", lambda t: runtime.Profile("", None, 0, None, "x"), ValueError, r"`name` must be a non-empty string. Received: name=''"),
@@ -510,6 +515,10 @@ ROWS = [
     ("monitors.TrackMean", "fn neither a name nor callable", lambda t: monitors.TrackMean(3), ValueError, r"`fn` must be one of .* or a callable\. Received: fn=3"),
     ("monitors.Monitored", "a graph with no TrackMean layer", lambda t: monitors.Monitored(i := keras.Input((2,)), keras.layers.Dense(1)(i)), ValueError, r"`outputs` must be a graph holding at least one `TrackMean` layer\. Received: no TrackMean layer"),
     ("monitors.Monitored", "a TrackMean named like the loss", lambda t: monitors.Monitored(i := keras.Input((2,)), monitors.TrackMean(name="loss")(i)), ValueError, r"`outputs` must be TrackMean layers with distinct names\. Received: names \['loss'\]"),
+    # distribute
+    ("distribute.data_parallel", "devices a string", lambda t: distribute.data_parallel("cpu:0").__enter__(), ValueError, r"`devices` must be None or a non-empty list of device names\. Received: devices='cpu:0'"),
+    ("distribute.data_parallel", "devices empty", lambda t: distribute.data_parallel([]).__enter__(), ValueError, r"`devices` must be None or a non-empty list of device names\. Received: devices=\[\]"),
+    ("distribute.sum_over_replicas", "a string", lambda t: distribute.sum_over_replicas("1"), ValueError, r"`value` must be a tensor \(or an array or a number\)\. Received: value of type str"),
     # targetless
     ("targetless.ReconstructionLoss", "kind unknown", lambda t: targetless.ReconstructionLoss("l1"), ValueError, r"`kind` must be one of \['binary_crossentropy', 'mse'\]\. Received: kind='l1'"),
     ("targetless.ReconstructionLoss", "weight negative", lambda t: targetless.ReconstructionLoss(weight=-1.0), ValueError, r"`weight` must be a finite number >= 0\. Received: weight=-1\.0"),
@@ -567,6 +576,11 @@ ROWS = [
     ("feeding.tf_data", "zero parallel_calls", lambda t: feeding.tf_data(feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8)), 1, parallel_calls=0), ValueError, r"`parallel_calls` must be an integer >= 1"),
     ("feeding.IndexLog", "zero samples", lambda t: feeding.IndexLog(0), ValueError, r"`num_samples` must be an integer >= 1"),
     ("feeding.IndexLog", "an id out of range", lambda t: (lambda log: (log.new_epoch(), log.record([5])))(feeding.IndexLog(4)), ValueError, r"`ids` must be integers in \[0, 4\)"),
+    ("feeding.IndexLog", "batches of an epoch not recorded", lambda t: feeding.IndexLog(4).batches(0), ValueError, r"`epoch` must be an integer in \[0, 0\)"),
+    ("feeding.build_before_fit", "an uncompiled model", lambda t: feeding.build_before_fit(keras.Sequential([keras.layers.Dense(2)]), feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8))), ValueError, r"`model` must be a compiled keras\.Model"),
+    ("feeding.build_before_fit", "arrays instead of a PyDataset", lambda t: feeding.build_before_fit((lambda m: (m.compile("sgd", "mse"), m)[1])(keras.Sequential([keras.layers.Dense(2)])), np.zeros((8, 28, 28))), ValueError, r"`dataset` must be a keras\.utils\.PyDataset"),
+    ("feeding.trained_ids", "a dataset without ids", lambda t: feeding.trained_ids(feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8))), ValueError, r"`dataset` must be an AugmentedMnist with with_ids=True"),
+    ("feeding.trained_ids", "build_first not a bool", lambda t: feeding.trained_ids(feeding.AugmentedMnist(np.zeros((8, 28, 28)), np.arange(8), with_ids=True), build_first=1), ValueError, r"`build_first` must be True or False"),
     # ema
     ("ema.ExponentialMovingAverage", "decay of 1", lambda t: ExponentialMovingAverage(decay=1.0), ValueError, r"`decay` must be a number in \[0, 1\)\. Received: decay=1\.0"),
     ("ema.ExponentialMovingAverage", "warmup not a bool", lambda t: ExponentialMovingAverage(warmup=1), ValueError, r"`warmup` must be True or False\. Received: warmup=1"),

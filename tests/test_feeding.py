@@ -8,7 +8,6 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 from kerascool_lib import feeding
 
@@ -20,39 +19,61 @@ def _data():
     return rng.integers(0, 256, size=(N, 28, 28), dtype="uint8"), np.arange(N) % 10
 
 
-class _Record(keras.layers.Layer):
-    def __init__(self, log, **kwargs):
-        super().__init__(**kwargs)
-        self.log = log
-
-    def call(self, ids, training=None):
-        if training:
-            self.log.record(ops.convert_to_numpy(ids))
-        return ids
+WORKERS = [dict(workers=1), dict(workers=2), dict(workers=2, use_multiprocessing=True)]
+WORKER_IDS = ["1 worker", "2 threads", "2 processes"]
 
 
-def _fit_and_count(epochs=2, **kwargs):
-    x, y = _data()
-    log = feeding.IndexLog(N)
-    ds = feeding.AugmentedMnist(x, y, BATCH, seed=1, with_ids=True, **kwargs)
-    image, ids = keras.Input((28, 28, 1), name="image"), keras.Input((), dtype="int64", name="id")
-    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(image))
-    rec = _Record(log)(ids)  # on the output's path (times zero), so it runs in every step
-    out = keras.layers.Lambda(lambda t: t[0] + 0.0 * ops.cast(ops.expand_dims(t[1], -1), t[0].dtype))([out, rec])
-    model = keras.Model({"image": image, "id": ids}, out)
-    model.compile("sgd", "sparse_categorical_crossentropy", run_eagerly=True)
-    begin = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: log.new_epoch())
-    model.fit(ds, epochs=epochs, callbacks=[begin], verbose=0)
-    return log
-
-
-@pytest.mark.parametrize("kwargs", [dict(workers=1), dict(workers=2), dict(workers=2, use_multiprocessing=True)],
-                         ids=["1 worker", "2 threads", "2 processes"])
+@pytest.mark.parametrize("kwargs", WORKERS, ids=WORKER_IDS)
 def test_every_sample_once_per_epoch(kwargs):
-    log = _fit_and_count(**kwargs)
-    counts = log.counts()
-    assert counts.shape == (2, N)
+    x, y = _data()
+    ds = feeding.AugmentedMnist(x[:90], y[:90], BATCH, seed=1, with_ids=True, **kwargs)  # a last batch of 10
+    log = feeding.trained_ids(ds, epochs=2)
+    assert log.counts().shape == (2, 90)
     assert log.exactly_once()
+    assert [len(b) for b in log.batches(-1)].count(10) == 1
+
+
+@pytest.mark.parametrize("kwargs", WORKERS[1:], ids=WORKER_IDS[1:])
+def test_workers_hand_the_batches_over_in_order(kwargs):
+    """Without fit's shuffle and the dataset's, epoch after epoch the model gets batches 0, 1, ..."""
+    x, y = _data()
+    ds = feeding.AugmentedMnist(x, y, BATCH, seed=1, shuffle=False, with_ids=True, **kwargs)
+    log = feeding.trained_ids(ds, epochs=2, shuffle=False)
+    for epoch in (0, 1):
+        assert [int(b[0]) // BATCH for b in log.batches(epoch)] == list(range(N // BATCH))
+
+
+def test_build_before_fit_builds_without_training():
+    x, y = _data()
+    ds = feeding.AugmentedMnist(x, y, BATCH, seed=0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    before = [w.copy() for w in model.get_weights()]
+    assert feeding.build_before_fit(model, ds) is model
+    assert model.optimizer.iterations.numpy() == 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    plain = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    plain.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    feeding.build_before_fit(plain, _Weighted(x, y, BATCH))  # [x, y, sample_weight], a list
+    assert plain.built and plain.optimizer.iterations.numpy() == 0
+
+
+class _Weighted(feeding.AugmentedMnist):
+    def __getitem__(self, index):
+        images, labels = super().__getitem__(index)
+        return [images, labels, np.ones(len(labels))]
+
+
+def test_index_log_keeps_the_batches_in_order():
+    log = feeding.IndexLog(6)
+    log.new_epoch(); log.record([4, 5]); log.record(np.array([0, 1]))
+    log.new_epoch(); log.record([2])
+    assert [b.tolist() for b in log.batches(0)] == [[4, 5], [0, 1]]
+    assert [b.tolist() for b in log.batches(-1)] == [[2]]
+    assert log.counts().tolist() == [[1, 1, 0, 0, 1, 1], [0, 0, 1, 0, 0, 0]]
+    assert not log.exactly_once() and not feeding.IndexLog(3).exactly_once()
+    with pytest.raises(ValueError, match="`epoch` must be an integer in"):
+        log.batches(2)
 
 
 def test_batches_do_not_depend_on_workers_or_call_order():
@@ -94,21 +115,27 @@ def test_augmentation_shape_dtype_range():
     assert rows.min() >= 2 and rows.max() <= 6 and cols.min() >= 2 and cols.max() <= 6
 
 
+@pytest.mark.jax_subprocess
 def test_pydataset_in_fit_on_jax():
+    """On JAX, fit reads one batch through the workers to build an unbuilt model; built first,
+    every sample is trained on once per epoch with 2 threads and with 2 processes."""
     code = textwrap.dedent("""
         import numpy as np, keras
-        from keras import ops
         from kerascool_lib import feeding
         assert keras.backend.backend() == "jax"
-        x = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype="uint8"); y = np.arange(64) % 10
-        ds = feeding.AugmentedMnist(x, y, 16, seed=0, workers=2)
+        x = np.random.default_rng(0).integers(0, 256, (400, 28, 28), dtype="uint8"); y = np.arange(400) % 10
+        ds = feeding.AugmentedMnist(x[:64], y[:64], 16, seed=0, workers=2)
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
         model.compile("sgd", "sparse_categorical_crossentropy")
         h = model.fit(ds, epochs=2, verbose=0)
         print("OK", len(h.history["loss"]), ds.epoch >= 2)
+        for workers in (dict(workers=2), dict(workers=2, use_multiprocessing=True)):
+            ds = feeding.AugmentedMnist(x, y, 16, seed=0, with_ids=True, **workers)  # 25 batches > the queue's 10
+            print("ONCE", feeding.trained_ids(ds, epochs=2).exactly_once())
     """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "OK 2 True" in out.stdout
+    assert out.stdout.count("ONCE True") == 2, out.stdout
