@@ -28,6 +28,7 @@ TENSORFLOW_PASS_ONLY = {
     "jax_subprocess": "its JAX checks run in a JAX subprocess in the TensorFlow pass; this pass runs the library's tests on JAX in-process",
     "tests/book": "a check of the book's files, build or pages, which do not depend on the backend",
     "benchmarks": "the benchmarks' harness tests do not depend on the backend",
+    "tests/distributed": "it starts its own TensorFlow and JAX workers, whatever the pass's backend",
 }
 #: The one test of tests/book/ that runs on every backend.
 EVERY_BACKEND = ("tests/book/test_notebooks_papermill.py",)
@@ -43,6 +44,8 @@ def _why_tensorflow_pass_only(item) -> str | None:
         return TENSORFLOW_PASS_ONLY["tests/book"]
     if path.startswith("benchmarks/"):
         return TENSORFLOW_PASS_ONLY["benchmarks"]
+    if path.startswith("tests/distributed/"):
+        return TENSORFLOW_PASS_ONLY["tests/distributed"]
     return None
 
 
