@@ -46,7 +46,7 @@ def simulate_devices(count: int = 2) -> list[str]:
     """Split the host CPU into ``count`` devices for the Keras backend; return their names.
 
     Call it first, before the backend computes anything (in a notebook: the first code cell
-    after the imports, before :func:`kerascool_lib.setup` or any model): a backend fixes its
+    after the imports, before :func:`kerascool_lib.runtime.setup` or any model): a backend fixes its
     devices when it starts. The devices share the same CPU cores, so code runs on them as it
     would on ``count`` GPUs, but not faster: they are for checking that a distributed run
     computes what a single-device run computes.
