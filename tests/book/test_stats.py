@@ -152,6 +152,17 @@ def test_save_snapshot_refuses_an_incomplete_run(tmp_path, failed, exitstatus, s
     assert not (tmp_path / stats.SNAPSHOT).exists()
 
 
+def test_a_failed_run_is_saved_only_when_asked_and_the_page_says_so(tmp_path):
+    _full_run(tmp_path, failed=["tests/test_x.py::test_y"], exitstatus=1)
+    _smoke(tmp_path, "chapters/a/b", 1.0)
+    with pytest.raises(ValueError, match="failed"):
+        stats.save_snapshot(tmp_path, ["chapters/a/b"])
+    stats.save_snapshot(tmp_path, ["chapters/a/b"], allow_failed=True)
+    for record in (tmp_path / stats.LOCAL_DIR).glob("test-run-*.json"):
+        record.unlink()
+    assert "**1 failed**" in stats.statistics_markdown(tmp_path, [("chapters/a/b", "B", CARD)])
+
+
 def test_save_snapshot_accepts_a_run_whose_only_failure_was_the_missing_snapshot(tmp_path):
     _full_run(tmp_path, failed=[stats.SNAPSHOT_TEST], exitstatus=1)
     _smoke(tmp_path, "chapters/a/b", 1.0)
