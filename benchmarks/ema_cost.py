@@ -16,8 +16,6 @@ the times are noisy.
 
 from __future__ import annotations
 
-import argparse
-import json
 import pathlib
 import statistics
 import sys
@@ -30,7 +28,7 @@ import numpy as np  # noqa: E402
 
 import kerascool_lib as kc  # noqa: E402
 from kerascool_lib import ema  # noqa: E402
-from race import RESULTS, machine, machine_slug  # noqa: E402  (the race's machine folder)
+from race import RESULTS, command_line, machine, machine_slug, write_result  # noqa: E402  (the race's machine folder)
 
 VARIANTS = ("none", "use_ema", "kc.ema")
 
@@ -85,10 +83,8 @@ def summarize(records):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", help="results folder (default: benchmarks/results/<this machine>/)")
+    parser = command_line(__doc__, "a few steps per epoch, one seed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--quick", action="store_true", help="a few steps per epoch, one seed")
     args = parser.parse_args(argv)
     info = machine()
     out = pathlib.Path(args.out) if args.out else RESULTS / machine_slug(info["cpu"], info["cores"])
@@ -114,13 +110,7 @@ def main(argv=None) -> int:
                                             "timed_epochs": epochs - 1, "steps_per_epoch": steps,
                                             "optimizer": "Adam(1e-3)", "decay": 0.99},
               "summary": summarize(records), "records": records}
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "ema_cost.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(path)
-    print(json.dumps(result["summary"], indent=1))
-    print("written:", path)
+    write_result(out, "ema_cost.json", result)
     return 0
 
 

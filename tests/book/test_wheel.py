@@ -32,7 +32,7 @@ from book import execute
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 #: The book's tool chain (and the book's own code): the library must never need any of it.
 #: (Anything else it imports must come from its declared dependencies: checked by owner.)
-BOOK_MODULES = ("book", "benchmarks", "race", "race_summary", "sphinx", "docutils", "jupyter_book", "myst_nb",
+BOOK_MODULES = ("book", "benchmarks", "race", "race_summary", "backends", "levers", "ema_cost", "sphinx", "docutils", "jupyter_book", "myst_nb",
                 "myst_parser", "sphinx_book_theme", "yaml", "nbformat", "nbclient", "papermill", "nbval",
                 "playwright", "jupyter_cache")
 BOOK_DISTRIBUTIONS = {"sphinx", "jupyter-book", "myst-nb", "myst-parser", "playwright", "nbval", "papermill",
