@@ -46,7 +46,8 @@ book: $(VENV)/.book-installed $(WEB)
 
 # One pass per Keras backend (the backend is fixed when Keras is imported): the whole suite on
 # TensorFlow, then again on JAX, where conftest.py skips, saying why, what does not depend on
-# the backend. Both passes always run; the command fails if either failed.
+# the backend. Every chapter runs once per pass: under nbval on TensorFlow, under papermill on
+# JAX. Both passes always run; the command fails if either failed.
 test: $(VENV)/.test-installed $(WEB)
 	@id=$$(date +%s); tf=0; jax=0; \
 	echo "== make test, pass 1 of 2: Keras on TensorFlow"; \
@@ -79,11 +80,11 @@ colab-check:
 	test -x .venv-colab/bin/python || $(COLAB_PYTHON) -m venv .venv-colab
 	.venv-colab/bin/python -m pip install --quiet -e ".[colab]"
 	@echo "colab-check on $$(.venv-colab/bin/python --version), Keras $$(.venv-colab/bin/python -c 'import keras; print(keras.__version__)' 2>/dev/null)"
-	@tf=0; jax=0; \
+	@id=$$(date +%s); tf=0; jax=0; \
 	echo "== colab-check, pass 1 of 2: Keras on TensorFlow"; \
-	KERAS_BACKEND=tensorflow KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || tf=$$?; \
+	KERASCOOL_TEST_COMMAND=$$id KERAS_BACKEND=tensorflow KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || tf=$$?; \
 	echo "== colab-check, pass 2 of 2: Keras on JAX"; \
-	KERAS_BACKEND=jax KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || jax=$$?; \
+	KERASCOOL_TEST_COMMAND=$$id KERAS_BACKEND=jax KERASCOOL_PROFILE=smoke .venv-colab/bin/python -m pytest -n 2 --dist loadfile $(NBVAL) || jax=$$?; \
 	echo "== colab-check on $$(.venv-colab/bin/python --version): TensorFlow pass $$([ $$tf = 0 ] && echo passed || echo "FAILED ($$tf)"), JAX pass $$([ $$jax = 0 ] && echo passed || echo "FAILED ($$jax)")"; \
 	[ $$tf = 0 ] && [ $$jax = 0 ]
 

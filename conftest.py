@@ -21,17 +21,42 @@ if importlib.util.find_spec("jupyter_book") is not None:
 
 #: What a pass on a Keras backend other than TensorFlow leaves to the TensorFlow pass, and why.
 #: ``make test`` runs the whole suite once per backend (``KERAS_BACKEND``): the library's tests
-#: and doctests and every chapter's papermill run (which also compares the checked cells with
-#: the stored outputs) run on both; the rest does not depend on the backend.
+#: and doctests, and every chapter (under nbval on TensorFlow, under papermill elsewhere, both
+#: comparing the checked cells with the stored outputs), run on both; the rest does not depend
+#: on the backend.
 TENSORFLOW_PASS_ONLY = {
     "nbval": "nbval: on this backend every chapter runs under papermill, which compares its checked cells too",
-    "jax_subprocess": "its JAX checks run in a JAX subprocess in the TensorFlow pass; this pass runs the library's tests on JAX in-process",
+    "jax_subprocess": "it runs the library's checks on JAX in a subprocess; this pass runs them in-process (float64 ones need jax_enable_x64: the TensorFlow pass keeps those)",
     "tests/book": "a check of the book's files, build or pages, which do not depend on the backend",
     "benchmarks": "the benchmarks' harness tests do not depend on the backend",
     "tests/distributed": "it starts its own TensorFlow and JAX workers, whatever the pass's backend",
 }
 #: The one test of tests/book/ that runs on every backend.
 EVERY_BACKEND = ("tests/book/test_notebooks_papermill.py",)
+#: What the TensorFlow pass of ``make test`` leaves to the JAX pass, and why: each chapter runs
+#: once per backend, under nbval on TensorFlow and under papermill on JAX; both compare the
+#: checked cells with the stored run. (A ``pytest`` run on its own, outside ``make test``, runs
+#: both on TensorFlow.)
+LEFT_TO_THE_JAX_PASS = {
+    "tests/book/test_notebooks_papermill.py": (
+        "papermill runs every chapter in the JAX pass of `make test`; in this pass nbval runs it, "
+        "checked cells included"
+    ),
+    # tests that repeat the library's checks on JAX in a subprocess, which the JAX pass runs
+    # in-process; those marked ``jax_subprocess(float64=True)`` stay: they check float64 on JAX,
+    # which needs ``jax_enable_x64`` (off in the JAX pass)
+    "jax_subprocess": "the JAX pass of `make test` runs these checks in-process on JAX",
+}
+
+
+def _left_to_the_jax_pass(item) -> str | None:
+    path = item.path.relative_to(item.config.rootpath).as_posix()
+    if path in LEFT_TO_THE_JAX_PASS:
+        return LEFT_TO_THE_JAX_PASS[path]
+    marker = item.get_closest_marker("jax_subprocess")
+    if marker and not marker.kwargs.get("float64"):
+        return LEFT_TO_THE_JAX_PASS["jax_subprocess"]
+    return None
 
 
 def _why_tensorflow_pass_only(item) -> str | None:
@@ -49,8 +74,32 @@ def _why_tensorflow_pass_only(item) -> str | None:
     return None
 
 
+#: Test files whose tests ``pytest -n 2 --dist loadfile`` hands out one by one: each runs a whole
+#: chapter, and kept together they would run one after another on one worker.
+ONE_BY_ONE = ("tests/book/test_notebooks_papermill.py::",)
+
+
+if importlib.util.find_spec("xdist") is not None:  # pytest refuses a hook of a plugin it lacks
+
+    def pytest_xdist_make_scheduler(config, log):
+        """``--dist loadfile``, except that the tests of :data:`ONE_BY_ONE` go to workers one by one."""
+        if config.getvalue("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling
+
+        class ChaptersOneByOne(LoadFileScheduling):
+            def _split_scope(self, nodeid):
+                return nodeid if nodeid.startswith(ONE_BY_ONE) else super()._split_scope(nodeid)
+
+        return ChaptersOneByOne(config, log)
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "jax_subprocess: a test that runs JAX checks in a subprocess (TensorFlow pass only)")
+    config.addinivalue_line(
+        "markers",
+        "jax_subprocess(float64=False): a test that runs the library's checks on JAX in a subprocess: TensorFlow "
+        "pass only, and left to the JAX pass by `make test` unless it checks float64 (float64=True)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -58,6 +107,11 @@ def pytest_collection_modifyitems(config, items):
     import keras
 
     if keras.backend.backend() == "tensorflow":
+        if os.environ.get("KERASCOOL_TEST_COMMAND"):  # `make test`: a JAX pass follows
+            for item in items:
+                why = _left_to_the_jax_pass(item)
+                if why:
+                    item.add_marker(pytest.mark.skip(reason=f"JAX pass: {why}"))
         return
     for item in items:
         why = _why_tensorflow_pass_only(item)

@@ -19,6 +19,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 _FAILED: list[str] = []
+#: Each chapter nbval ran: its cells' total time (kernel start and stop included) and outcome.
+_NBVAL: dict[str, dict] = {}
 
 
 def is_whole_suite(config) -> bool:
@@ -38,6 +40,25 @@ def pytest_sessionstart(session):
 def pytest_runtest_logreport(report):
     if report.failed:  # on the controller, this sees every xdist worker's reports too
         _FAILED.append(report.nodeid)
+    path = report.nodeid.split("::")[0]
+    if path.startswith("chapters/") and path.endswith(".ipynb"):  # a cell nbval ran
+        chapter = _NBVAL.setdefault(path, {"seconds": 0.0, "passed": 0, "failed": False})
+        chapter["seconds"] += report.duration
+        chapter["passed"] += report.when == "call" and report.passed
+        chapter["failed"] |= report.failed or (report.when == "call" and report.skipped)
+
+
+def _record_nbval_runs(config):
+    """Each chapter nbval ran with every cell passing: its smoke time on this backend, for the
+    *Execution statistics* page (on JAX papermill runs the chapters and records them)."""
+    import keras
+
+    from book import stats, toc
+
+    for path, chapter in sorted(_NBVAL.items()):
+        if chapter["passed"] and not chapter["failed"]:
+            docname = toc.docname(pathlib.Path(config.rootpath) / path, config.rootpath)
+            stats.record_smoke_run(config.rootpath, docname, chapter["seconds"], keras.backend.backend())
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -45,6 +66,7 @@ def pytest_sessionfinish(session, exitstatus):
     started = getattr(config, "_kc_suite_started", None)
     if started is None or hasattr(config, "workerinput"):  # xdist workers: the controller records
         return
+    _record_nbval_runs(config)
     if not is_whole_suite(config):
         return  # a partial run says nothing about the suite's duration
     import keras

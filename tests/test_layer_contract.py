@@ -525,7 +525,7 @@ def test_contract(name, check, request):
         CHECKS[check](name)
 
 
-@pytest.mark.jax_subprocess
+@pytest.mark.jax_subprocess(float64=True)
 @pytest.mark.parametrize("check", JAX_CHECKS)
 @pytest.mark.parametrize("name", LAYERS)
 def test_contract_on_jax(name, check, request):

@@ -365,6 +365,7 @@ def bad_labels_on_jax(tmp_path_factory):
         return json.loads(path.read_text())
 
 
+@pytest.mark.jax_subprocess
 @pytest.mark.parametrize("case", JAX_CASES)
 def test_bad_label_on_jax(case, bad_labels_on_jax):
     assert bad_labels_on_jax[case] == "ok", bad_labels_on_jax[case]

@@ -134,6 +134,7 @@ def test_rebuilding_an_existing_model_shares_its_layers():
     assert [id(w) for w in monitored.weights] == [id(w) for w in base.weights]
 
 
+@pytest.mark.jax_subprocess
 def test_on_jax(tmp_path):
     """The same checks on the JAX backend, where a metric updated in a layer's call crashes."""
     script = textwrap.dedent(

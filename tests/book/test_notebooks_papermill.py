@@ -3,8 +3,9 @@
 This is how a reader would parameterise a chapter. The test also proves the chapter is
 idempotent: its checked cells (``# NBVAL_CHECK_OUTPUT`` or the ``nbval-check-output`` tag) print exactly what the stored run
 printed, and running it changes nothing in the repository (no stray files, the notebook
-itself untouched). The kernel runs on the test process's Keras backend (``KERAS_BACKEND``), so
-``make test`` runs every chapter here on TensorFlow and on JAX; on TensorFlow nbval runs it too.
+itself untouched). The kernel runs on the test process's Keras backend (``KERAS_BACKEND``).
+``make test`` runs every chapter once per backend: here in its JAX pass, under nbval in its
+TensorFlow pass (``conftest.py``); a ``pytest`` run of its own runs both.
 """
 
 import subprocess

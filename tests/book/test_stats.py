@@ -270,3 +270,34 @@ def test_only_a_run_of_the_whole_suite_is_recorded():
     for partial in [dict(collectonly=True), dict(keyword="stats"), dict(markexpr="slow"), dict(deselect=["x"]),
                     dict(ignore=["tests/book"]), dict(exitfirst=True, maxfail=1), dict(maxfail=3)]:
         assert not pytest_plugin.is_whole_suite(config(**partial)), partial
+
+
+def test_nbval_cells_add_up_to_a_chapter_smoke_time_recorded_only_when_every_cell_passed(tmp_path, monkeypatch):
+    import types
+
+    from book import pytest_plugin
+
+    def report(nodeid, when, duration, outcome="passed"):
+        return types.SimpleNamespace(nodeid=nodeid, when=when, duration=duration, passed=outcome == "passed",
+                                     failed=outcome == "failed", skipped=outcome == "skipped")
+
+    good, bad, skipped = (f"chapters/part/{n}.ipynb" for n in ("good", "bad", "skipped"))
+    for path in (good, bad, skipped):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).touch()
+    monkeypatch.setattr(pytest_plugin, "_NBVAL", {})
+    monkeypatch.setattr(pytest_plugin, "_FAILED", [])
+    reports = [report(f"{good}::Cell 0", "setup", 4.0), report(f"{good}::Cell 0", "call", 1.5),
+               report(f"{good}::Cell 1", "call", 2.25), report(f"{good}::Cell 1", "teardown", 0.25),
+               report(f"{bad}::Cell 0", "call", 1.0), report(f"{bad}::Cell 1", "call", 1.0, "failed"),
+               report(f"{skipped}::Cell 0", "setup", 0.0, "skipped"),
+               report("tests/test_x.py::test_y", "call", 9.0)]
+    for r in reports:
+        pytest_plugin.pytest_runtest_logreport(r)
+    pytest_plugin._record_nbval_runs(types.SimpleNamespace(rootpath=tmp_path))
+    import keras
+
+    records = sorted((tmp_path / stats.LOCAL_DIR / "smoke" / keras.backend.backend()).glob("*.json"))
+    assert [json.loads(p.read_text())["chapter"] for p in records] == ["chapters/part/good"]
+    assert json.loads(records[0].read_text())["seconds"] == 8.0
+    assert pytest_plugin._FAILED == [f"{bad}::Cell 1"]
