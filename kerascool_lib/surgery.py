@@ -152,7 +152,9 @@ def split_model(model: keras.Model, at) -> tuple[keras.Model, keras.Model]:
     front = keras.Model(inputs, cut, name=f"{model.name}_front")
     new_input = keras.Input(batch_shape=cut.shape, dtype=cut.dtype, name=f"{layer.name}_output")
     if any(t is cut for t in keras.tree.flatten(outputs)) and len(keras.tree.flatten(outputs)) == 1:
-        return front, keras.Model(new_input, new_input, name=f"{model.name}_back")
+        # an Identity layer: Keras before 3.14 refuses a model whose output is its input
+        return front, keras.Model(new_input, keras.layers.Identity(name=f"{layer.name}_identity")(new_input),
+                                  name=f"{model.name}_back")
     rest = keras.Model(cut, outputs)  # Keras 3 accepts an inner tensor as input and rebuilds what follows
     back = keras.models.clone_model(rest, input_tensors=new_input, clone_function=lambda op: op)
     return front, keras.Model(back.input, back.output, name=f"{model.name}_back")

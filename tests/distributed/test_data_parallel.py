@@ -38,9 +38,10 @@ BACKENDS = ["tf", "jax"]
 
 #: |one device - two devices| <= TOLERANCE * max(|one device|, 1), for every number compared:
 #: float32 rounding of sums taken in another order (the largest seen: 3.4e-6, the CNN's
-#: kernels on TensorFlow after 8 steps). Before the library's fixes for TensorFlow, the
-#: moving-average centers differed by 0.27, the other weights by up to 0.015.
-TOLERANCE = 1e-5
+#: kernels on TensorFlow 2.21 after 8 steps; 3.8e-5, the CNN's dense kernel on Colab's JAX
+#: 0.8.1). Before the library's fixes for TensorFlow, the moving-average centers differed by
+#: 0.27, the other weights by up to 0.015; a loss term counted once per replica, by 0.038.
+TOLERANCE = 1e-4
 
 #: public name -> (the worker's run that trains it, prefixes of the numbers it owns)
 PIECES = {
