@@ -31,14 +31,14 @@ TENSORFLOW_PASS_ONLY = {
     "benchmarks": "the benchmarks' harness tests do not depend on the backend",
     "tests/distributed": "it starts its own TensorFlow and JAX workers, whatever the pass's backend",
 }
-#: The one test of tests/book/ that runs on every backend.
-EVERY_BACKEND = ("tests/book/test_notebooks_papermill.py",)
+#: Every chapter under papermill: the one test of tests/book/ that runs on every backend.
+PAPERMILL = "tests/book/test_notebooks_papermill.py"
 #: What the TensorFlow pass of ``make test`` leaves to the JAX pass, and why: each chapter runs
 #: once per backend, under nbval on TensorFlow and under papermill on JAX; both compare the
 #: checked cells with the stored run. (A ``pytest`` run on its own, outside ``make test``, runs
 #: both on TensorFlow.)
 LEFT_TO_THE_JAX_PASS = {
-    "tests/book/test_notebooks_papermill.py": (
+    PAPERMILL: (
         "papermill runs every chapter in the JAX pass of `make test`; in this pass nbval runs it, "
         "checked cells included"
     ),
@@ -49,8 +49,12 @@ LEFT_TO_THE_JAX_PASS = {
 }
 
 
+def _path(item) -> str:
+    return item.path.relative_to(item.config.rootpath).as_posix()
+
+
 def _left_to_the_jax_pass(item) -> str | None:
-    path = item.path.relative_to(item.config.rootpath).as_posix()
+    path = _path(item)
     if path in LEFT_TO_THE_JAX_PASS:
         return LEFT_TO_THE_JAX_PASS[path]
     marker = item.get_closest_marker("jax_subprocess")
@@ -60,12 +64,12 @@ def _left_to_the_jax_pass(item) -> str | None:
 
 
 def _why_tensorflow_pass_only(item) -> str | None:
-    path = item.path.relative_to(item.config.rootpath).as_posix()
+    path = _path(item)
     if path.endswith(".ipynb"):
         return TENSORFLOW_PASS_ONLY["nbval"]
     if item.get_closest_marker("jax_subprocess"):
         return TENSORFLOW_PASS_ONLY["jax_subprocess"]
-    if path.startswith("tests/book/") and not path.startswith(EVERY_BACKEND):
+    if path.startswith("tests/book/") and path != PAPERMILL:
         return TENSORFLOW_PASS_ONLY["tests/book"]
     if path.startswith("benchmarks/"):
         return TENSORFLOW_PASS_ONLY["benchmarks"]
@@ -74,22 +78,18 @@ def _why_tensorflow_pass_only(item) -> str | None:
     return None
 
 
-#: Test files whose tests ``pytest -n 2 --dist loadfile`` hands out one by one: each runs a whole
-#: chapter, and kept together they would run one after another on one worker.
-ONE_BY_ONE = ("tests/book/test_notebooks_papermill.py::",)
-
-
 if importlib.util.find_spec("xdist") is not None:  # pytest refuses a hook of a plugin it lacks
 
     def pytest_xdist_make_scheduler(config, log):
-        """``--dist loadfile``, except that the tests of :data:`ONE_BY_ONE` go to workers one by one."""
+        """``--dist loadfile``, except that the papermill tests go to workers one by one: each runs
+        a whole chapter, and kept together they would run one after another on one worker."""
         if config.getvalue("dist") != "loadfile":
             return None
         from xdist.scheduler import LoadFileScheduling
 
         class ChaptersOneByOne(LoadFileScheduling):
             def _split_scope(self, nodeid):
-                return nodeid if nodeid.startswith(ONE_BY_ONE) else super()._split_scope(nodeid)
+                return nodeid if nodeid.startswith(f"{PAPERMILL}::") else super()._split_scope(nodeid)
 
         return ChaptersOneByOne(config, log)
 
